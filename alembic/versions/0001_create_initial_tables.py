@@ -1,0 +1,249 @@
+"""create initial tables
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-22 05:56:02.338522
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from alembic import op
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+
+    op.create_table(
+        "users",
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("user_role", sa.String(length=16), nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "user_role IN ('PATIENT', 'DOCTOR', 'AI_ASSISTANT')", name=op.f("ck_users_user_role")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+    )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index("idx_users_user_id", ["user_id"], unique=True)
+        batch_op.create_index("idx_users_user_role", ["user_role"], unique=False)
+
+    op.create_table(
+        "groups",
+        sa.Column("group_id", sa.String(length=64), nullable=False),
+        sa.Column("group_name", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("ai_enabled", sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column("last_seq", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.user_id"], name=op.f("fk_groups_created_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_groups")),
+    )
+    with op.batch_alter_table("groups", schema=None) as batch_op:
+        batch_op.create_index("idx_created_by", ["created_by"], unique=False)
+        batch_op.create_index("idx_groups_group_id", ["group_id"], unique=True)
+
+    op.create_table(
+        "group_members",
+        sa.Column("group_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("user_role", sa.String(length=16), nullable=False),
+        sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_read_seq", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "user_role IN ('PATIENT', 'DOCTOR', 'AI_ASSISTANT')",
+            name=op.f("ck_group_members_user_role"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.group_id"],
+            name=op.f("fk_group_members_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.user_id"], name=op.f("fk_group_members_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_group_members")),
+        sa.UniqueConstraint("group_id", "user_id", name="uk_group_user"),
+    )
+    with op.batch_alter_table("group_members", schema=None) as batch_op:
+        batch_op.create_index("idx_group_members_group_id", ["group_id"], unique=False)
+        batch_op.create_index("idx_group_members_user_id", ["user_id"], unique=False)
+        batch_op.create_index("idx_group_members_user_role", ["user_role"], unique=False)
+
+    op.create_table(
+        "messages",
+        sa.Column("message_id", sa.String(length=64), nullable=False),
+        sa.Column("group_id", sa.String(length=64), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("from_user_id", sa.String(length=64), nullable=False),
+        sa.Column("from_user_role", sa.String(length=16), nullable=False),
+        sa.Column("msg_type", sa.String(length=16), nullable=False),
+        sa.Column("msg_content", sa.Text(), nullable=False),
+        sa.Column("client_msg_id", sa.String(length=64), nullable=True),
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "from_user_role IN ('PATIENT', 'DOCTOR', 'AI_ASSISTANT')",
+            name=op.f("ck_messages_from_user_role"),
+        ),
+        sa.CheckConstraint("msg_type IN ('TEXT', 'SYSTEM')", name=op.f("ck_messages_msg_type")),
+        sa.ForeignKeyConstraint(
+            ["from_user_id"], ["users.user_id"], name=op.f("fk_messages_from_user_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.group_id"],
+            name=op.f("fk_messages_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
+        sa.UniqueConstraint("from_user_id", "client_msg_id", name="uk_sender_client_msg"),
+        sa.UniqueConstraint("group_id", "seq", name="uk_group_seq"),
+    )
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index("idx_created_at", ["created_at"], unique=False)
+        batch_op.create_index("idx_from_user_id", ["from_user_id"], unique=False)
+        batch_op.create_index("idx_group_created", ["group_id", "created_at"], unique=False)
+        batch_op.create_index("idx_messages_group_id", ["group_id"], unique=False)
+        batch_op.create_index("idx_messages_message_id", ["message_id"], unique=True)
+
+    op.create_table(
+        "ai_interaction_records",
+        sa.Column("record_id", sa.String(length=64), nullable=False),
+        sa.Column("group_id", sa.String(length=64), nullable=False),
+        sa.Column("user_message_id", sa.String(length=64), nullable=False),
+        sa.Column("ai_message_id", sa.String(length=64), nullable=True),
+        sa.Column("ai_service_url", sa.String(length=500), nullable=False),
+        sa.Column("request_content", sa.Text(), nullable=False),
+        sa.Column("response_content", sa.Text(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("duration_ms", sa.Integer(), nullable=True),
+        sa.Column("error_message", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "status IN ('PENDING', 'PROCESSING', 'SUCCESS', 'FAILED', 'SKIPPED')",
+            name=op.f("ck_ai_interaction_records_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.group_id"],
+            name=op.f("fk_ai_interaction_records_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_message_id"],
+            ["messages.message_id"],
+            name=op.f("fk_ai_interaction_records_user_message_id_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ai_interaction_records")),
+    )
+    with op.batch_alter_table("ai_interaction_records", schema=None) as batch_op:
+        batch_op.create_index("idx_ai_interaction_records_group_id", ["group_id"], unique=False)
+        batch_op.create_index("idx_ai_interaction_records_record_id", ["record_id"], unique=True)
+        batch_op.create_index("idx_ai_interaction_records_status", ["status"], unique=False)
+
+
+def downgrade() -> None:
+
+    with op.batch_alter_table("ai_interaction_records", schema=None) as batch_op:
+        batch_op.drop_index("idx_ai_interaction_records_status")
+        batch_op.drop_index("idx_ai_interaction_records_record_id")
+        batch_op.drop_index("idx_ai_interaction_records_group_id")
+
+    op.drop_table("ai_interaction_records")
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("idx_messages_message_id")
+        batch_op.drop_index("idx_messages_group_id")
+        batch_op.drop_index("idx_group_created")
+        batch_op.drop_index("idx_from_user_id")
+        batch_op.drop_index("idx_created_at")
+
+    op.drop_table("messages")
+    with op.batch_alter_table("group_members", schema=None) as batch_op:
+        batch_op.drop_index("idx_group_members_user_role")
+        batch_op.drop_index("idx_group_members_user_id")
+        batch_op.drop_index("idx_group_members_group_id")
+
+    op.drop_table("group_members")
+    with op.batch_alter_table("groups", schema=None) as batch_op:
+        batch_op.drop_index("idx_groups_group_id")
+        batch_op.drop_index("idx_created_by")
+
+    op.drop_table("groups")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index("idx_users_user_role")
+        batch_op.drop_index("idx_users_user_id")
+
+    op.drop_table("users")

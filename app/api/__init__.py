@@ -1,0 +1,1 @@
+"""HTTP routers: parse, call one service method, shape the response. No business rules."""

@@ -1,0 +1,79 @@
+"""Groups and members."""
+
+from fastapi import APIRouter, Response, status
+
+from app.api.deps import ActorDep, ContainerDep, CurrentUser
+from app.api.responses import errors
+from app.schemas.group import (
+    GroupCreate,
+    GroupMemberAdd,
+    GroupMemberResponse,
+    GroupResponse,
+    GroupSummary,
+    GroupUpdate,
+)
+
+router = APIRouter(prefix="/group", tags=["groups"])
+
+
+@router.post(
+    "/create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=GroupResponse,
+    responses=errors(401, 403, 404, 422),
+)
+async def create_group(
+    body: GroupCreate, actor: ActorDep, container: ContainerDep
+) -> GroupResponse:
+    return await container.groups.create_group(actor, body)
+
+
+@router.get("/list", response_model=list[GroupSummary], responses=errors(401))
+async def list_groups(user: CurrentUser, container: ContainerDep) -> list[GroupSummary]:
+    return await container.groups.list_groups(user)
+
+
+@router.get("/{group_id}", response_model=GroupResponse, responses=errors(401, 403, 404))
+async def get_group(group_id: str, user: CurrentUser, container: ContainerDep) -> GroupResponse:
+    return await container.groups.get_group(user, group_id)
+
+
+@router.patch("/{group_id}", response_model=GroupResponse, responses=errors(401, 403, 404, 422))
+async def update_group(
+    group_id: str, body: GroupUpdate, actor: ActorDep, container: ContainerDep
+) -> GroupResponse:
+    return await container.groups.update_group(actor, group_id, body)
+
+
+@router.post(
+    "/{group_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=GroupMemberResponse,
+    responses=errors(401, 403, 404, 409, 422),
+)
+async def add_member(
+    group_id: str, body: GroupMemberAdd, actor: ActorDep, container: ContainerDep
+) -> GroupMemberResponse:
+    return await container.groups.add_member(actor, group_id, body)
+
+
+@router.get(
+    "/{group_id}/members", response_model=list[GroupMemberResponse], responses=errors(401, 403, 404)
+)
+async def list_members(
+    group_id: str, user: CurrentUser, container: ContainerDep
+) -> list[GroupMemberResponse]:
+    return await container.groups.get_group_members(user, group_id)
+
+
+@router.delete(
+    "/{group_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=errors(401, 403, 404),
+)
+async def remove_member(
+    group_id: str, user_id: str, actor: ActorDep, container: ContainerDep
+) -> Response:
+    await container.groups.remove_member(actor, group_id, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,89 @@
+"""Messages: send, read one, list (page form and cursor form), mark read.
+
+`/list` is declared before `/{message_id}` so the path parameter cannot shadow it.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.api.deps import ContainerDep, CurrentUser
+from app.api.responses import errors
+from app.errors import InvalidInput
+from app.schemas.message import (
+    MessageCreate,
+    MessageCursorResponse,
+    MessageListResponse,
+    MessageResponse,
+    ReadMark,
+    ReadMarkResponse,
+)
+
+router = APIRouter(prefix="/message", tags=["messages"])
+
+
+@router.post(
+    "/send",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MessageResponse,
+    responses={
+        200: {"model": MessageResponse, "description": "Replay of a client_msg_id"},
+        **errors(401, 403, 404, 422, 429, 503),
+    },
+)
+async def send_message(
+    body: MessageCreate, response: Response, user: CurrentUser, container: ContainerDep
+) -> MessageResponse:
+    result = await container.messages.send_message(user, body)
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return MessageResponse.model_validate(result.message)
+
+
+@router.get(
+    "/list",
+    response_model=MessageListResponse | MessageCursorResponse,
+    responses=errors(401, 403, 404, 422),
+    summary="Page form (page, page_size) or cursor form (after_seq | before_seq, limit)",
+)
+async def list_messages(
+    user: CurrentUser,
+    container: ContainerDep,
+    group_id: Annotated[str, Query(min_length=1, max_length=64)],
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> MessageListResponse | MessageCursorResponse:
+    if after_seq is not None and before_seq is not None:
+        raise InvalidInput("Give after_seq or before_seq, not both", code="CONFLICTING_CURSORS")
+    if after_seq is not None:
+        cursor = await container.messages.get_messages_after(user, group_id, after_seq, limit)
+    elif before_seq is not None:
+        cursor = await container.messages.get_messages_before(user, group_id, before_seq, limit)
+    else:
+        rows, total = await container.messages.get_messages(user, group_id, page, page_size)
+        return MessageListResponse(
+            messages=[MessageResponse.model_validate(m) for m in rows],
+            total=total,
+            page=page,
+            page_size=page_size,
+        )
+    return MessageCursorResponse(
+        messages=[MessageResponse.model_validate(m) for m in cursor.messages],
+        has_more=cursor.has_more,
+    )
+
+
+@router.post("/read", response_model=ReadMarkResponse, responses=errors(401, 403, 404, 422))
+async def mark_read(body: ReadMark, user: CurrentUser, container: ContainerDep) -> ReadMarkResponse:
+    mark = await container.messages.mark_read(user, body.group_id, body.seq)
+    return ReadMarkResponse(group_id=body.group_id, user_id=user.user_id, last_read_seq=mark)
+
+
+@router.get("/{message_id}", response_model=MessageResponse, responses=errors(401, 403, 404))
+async def get_message(
+    message_id: str, user: CurrentUser, container: ContainerDep
+) -> MessageResponse:
+    return MessageResponse.model_validate(await container.messages.get_message(user, message_id))

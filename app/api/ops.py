@@ -1,0 +1,30 @@
+"""Operations: `/health` (per-dependency status) and `/metrics` (Prometheus text)."""
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.api.deps import ContainerDep
+from app.config import APP_VERSION
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", summary="Liveness and dependencies (503 when degraded)")
+async def health(container: ContainerDep) -> JSONResponse:
+    database = await container.database_ok()
+    broker = await container.broker_ok()
+    healthy = database and broker
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "version": APP_VERSION,
+        "database": "ok" if database else "down",
+        "broker": "ok" if broker else "down",
+        "connections": container.connections.count,
+    }
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

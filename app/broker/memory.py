@@ -1,0 +1,25 @@
+"""In-process broker for the embedded shape: envelopes go straight to the local handler."""
+
+from collections.abc import Sequence
+
+from app.broker.base import Envelope, EnvelopeHandler
+
+
+class MemoryBroker:
+    def __init__(self) -> None:
+        self._handler: EnvelopeHandler | None = None
+
+    async def start(self, handler: EnvelopeHandler) -> None:
+        self._handler = handler
+
+    async def publish_many(self, envelopes: Sequence[Envelope]) -> None:
+        if self._handler is None:
+            return
+        for envelope in envelopes:
+            await self._handler(envelope)
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        self._handler = None

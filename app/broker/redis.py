@@ -1,0 +1,87 @@
+"""Redis pub/sub broker: every instance publishes to and listens on one channel.
+
+The listener reconnects by itself with back-off when Redis goes away; events published while
+it is down are not replayed (clients recover them with `sync`).
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.broker.base import BrokerUnavailable, Envelope, EnvelopeHandler
+
+logger = logging.getLogger(__name__)
+RECONNECT_MAX_DELAY = 5.0
+
+
+class RedisBroker:
+    def __init__(self, url: str, channel: str) -> None:
+        self.channel = channel
+        self.redis: Redis = Redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15
+        )
+        self._listener: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    async def start(self, handler: EnvelopeHandler) -> None:
+        self._listener = asyncio.create_task(self._listen(handler), name="redis-broker-listener")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), timeout=3)
+
+    async def _listen(self, handler: EnvelopeHandler) -> None:
+        delay = 0.1
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                self._subscribed.set()
+                delay = 0.1
+                logger.info("broker subscribed to %s", self.channel)
+                async for item in pubsub.listen():
+                    if item.get("type") != "message":
+                        continue
+                    await self._handle(handler, item["data"])
+            except (RedisError, OSError) as exc:
+                self._subscribed.clear()
+                logger.warning("broker connection lost (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_DELAY)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.reset()
+
+    @staticmethod
+    async def _handle(handler: EnvelopeHandler, data: bytes) -> None:
+        try:
+            envelope = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            logger.warning("broker dropped an undecodable envelope")
+            return
+        await handler(envelope)
+
+    async def publish_many(self, envelopes: Sequence[Envelope]) -> None:
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for envelope in envelopes:
+                    pipe.publish(self.channel, orjson.dumps(envelope))
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise BrokerUnavailable(str(exc)) from exc
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping()) and self._subscribed.is_set()
+        except (RedisError, OSError):
+            return False
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        await self.redis.aclose()

@@ -1,0 +1,163 @@
+"""Service settings, read from the environment and `.env` (SPEC §2).
+
+Nothing here builds settings at import time: call `get_settings()`, which tests override.
+"""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import suppress
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+APP_VERSION = "0.1.0"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+DEFAULT_DATA_DIR = Path("data")
+
+
+class Settings(BaseSettings):
+    """Flat settings named as in SPEC §2; a bad value fails validation with the key's name."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", case_sensitive=False, extra="ignore"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    database_url: str = "sqlite+aiosqlite:///./data/im.db"
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    database_max_overflow: int = Field(default=20, ge=0, le=1000)
+    broker_url: str = "memory://"
+    redis_prefix: str = Field(default="im", min_length=1, max_length=64)
+
+    secret_key: SecretStr | None = None
+    service_api_key: SecretStr = SecretStr("")
+    access_token_expire_minutes: int = Field(default=60 * 24, ge=1)
+    registration_open: bool = True
+
+    ai_enabled: bool = True
+    ai_provider: Literal["http", "openai", "mock"] = "mock"
+    ai_service_url: str = ""
+    ai_service_api_key: SecretStr = SecretStr("")
+    ai_service_timeout: float = Field(default=30.0, gt=0, le=600)
+    ai_max_retries: int = Field(default=2, ge=0, le=10)
+    ai_retry_backoff: float = Field(default=0.5, ge=0, le=60)
+    ai_history_limit: int = Field(default=20, ge=0, le=200)
+    ai_model: str = "gpt-4o-mini"
+    ai_temperature: float = Field(default=0.7, ge=0, le=2)
+    ai_max_tokens: int = Field(default=1000, ge=1, le=100_000)
+    ai_worker: Literal["inprocess", "celery"] = "inprocess"
+    ai_concurrency: int = Field(default=64, ge=1, le=10_000)
+    ai_assistant_name: str = Field(default="AI Assistant", min_length=1, max_length=64)
+    celery_broker_url: str = ""
+    celery_result_backend: str = ""
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "console"] = "console"
+
+    ws_max_connections: int = Field(default=20_000, ge=1)
+    ws_send_queue_size: int = Field(default=256, ge=1, le=100_000)
+    ws_ping_interval: float = Field(default=20.0, gt=0)
+    rate_limit_messages_per_minute: int = Field(default=120, ge=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if value != "memory://" and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("must be memory:// or a redis:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> Settings:
+        if self.ai_enabled and self.ai_provider in ("http", "openai") and not self.ai_service_url:
+            raise ValueError(f"AI_SERVICE_URL is required when AI_PROVIDER={self.ai_provider}")
+        if self.ai_worker == "celery" and not self.celery_broker:
+            raise ValueError("AI_WORKER=celery needs CELERY_BROKER_URL or a redis:// BROKER_URL")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None for PostgreSQL and in-memory SQLite."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[1].split("?", 1)[0]
+        return None if path in ("", ":memory:") else Path(path)
+
+    @property
+    def data_dir(self) -> Path:
+        """Where local state lives: beside the SQLite file, or `./data`."""
+        path = self.sqlite_path
+        return path.parent if path is not None else DEFAULT_DATA_DIR
+
+    @property
+    def celery_broker(self) -> str:
+        return self.celery_broker_url or (self.broker_url if self.uses_redis else "")
+
+    @property
+    def celery_backend(self) -> str:
+        return self.celery_result_backend or self.celery_broker
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.broker_url.startswith(("redis://", "rediss://"))
+
+    @cached_property
+    def jwt_secret(self) -> str:
+        """The JWT signing key: `SECRET_KEY`, or one generated once and kept in the data dir."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        key_file = self.data_dir / SECRET_KEY_FILE
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            candidate = key_file.with_suffix(f".{secrets.token_hex(4)}.tmp")
+            candidate.write_text(secrets.token_urlsafe(48))
+            candidate.chmod(0o600)
+            # A hard link never replaces: when two processes race, the first key wins.
+            with suppress(FileExistsError):
+                key_file.hardlink_to(candidate)
+            candidate.unlink(missing_ok=True)
+        return key_file.read_text().strip()
+
+
+def redacted_url(url: str) -> str:
+    """A URL with its password hidden, for logs and errors."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

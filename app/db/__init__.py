@@ -1,0 +1,1 @@
+"""Database plumbing: engine, sessions, the declarative base. No business rules here."""

@@ -1,0 +1,62 @@
+"""App factory: settings → container (lifespan) → routers, WebSocket route, static web client."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, WebSocket
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from app.api import auth, group, message, ops, user
+from app.api.errors import install_error_handlers
+from app.api.middleware import RequestContextMiddleware
+from app.config import APP_VERSION, Settings, get_settings
+from app.dependencies import build_container
+from app.utils.logger import configure_logging
+from app.websocket.handler import handle_connection
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = build_container(settings)
+        app.state.container = container
+        await container.start()
+        try:
+            yield
+        finally:
+            await container.stop()
+
+    app = FastAPI(
+        title="IM Service",
+        version=APP_VERSION,
+        description="Group chat for medical consultation, with an optional AI assistant.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (user.router, auth.router, group.router, message.router):
+        app.include_router(router, prefix="/api")
+    app.include_router(ops.router)
+
+    @app.websocket("/ws/{user_id}")
+    async def websocket_endpoint(websocket: WebSocket, user_id: str) -> None:
+        await handle_connection(websocket, user_id, websocket.app.state.container)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials="*" not in settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    if STATIC_DIR.is_dir():
+        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
+    return app

@@ -1,0 +1,27 @@
+"""Prometheus metrics (served at `/metrics`). Names are stable; labels are low-cardinality."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+WS_CONNECTIONS = Gauge("im_ws_connections", "Open WebSocket connections on this instance")
+WS_CLOSED_SLOW = Counter("im_ws_slow_consumer_closed_total", "Connections closed with 4008")
+MESSAGES_SENT = Counter("im_messages_sent_total", "Messages stored", ["msg_type"])
+FANOUT_DELIVERIES = Counter("im_fanout_deliveries_total", "Events queued on local sockets")
+FANOUT_LATENCY = Histogram(
+    "im_fanout_latency_seconds",
+    "From event publish to local socket queue",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+BROKER_PUBLISH_ERRORS = Counter("im_broker_publish_errors_total", "Events the broker refused")
+AI_CALLS = Counter("im_ai_calls_total", "AI requests finished, by final status", ["status"])
+AI_LATENCY = Histogram(
+    "im_ai_call_seconds",
+    "Duration of one AI request, retries included",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+HTTP_LATENCY = Histogram(
+    "im_http_request_seconds",
+    "HTTP request duration by route",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+RATE_LIMITED = Counter("im_rate_limited_total", "Sends refused by the rate limit")

@@ -1,0 +1,34 @@
+"""The `ai_interaction_records` table: one row per AI request, written in the send transaction
+(the outbox) and completed by the AI worker."""
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import BaseModel
+from app.models.enums import AIStatus, check_in
+
+
+class AIInteractionRecord(BaseModel):
+    __tablename__ = "ai_interaction_records"
+    __table_args__ = (
+        Index("idx_ai_interaction_records_record_id", "record_id", unique=True),
+        Index("idx_ai_interaction_records_group_id", "group_id"),
+        Index("idx_ai_interaction_records_status", "status"),
+        CheckConstraint(check_in("status", AIStatus), name="status"),
+    )
+
+    record_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    group_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("groups.group_id", ondelete="CASCADE"), nullable=False
+    )
+    user_message_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("messages.message_id", ondelete="CASCADE"), nullable=False
+    )
+    ai_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ai_service_url: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    request_content: Mapped[str] = mapped_column(Text, nullable=False)
+    response_content: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,1 @@
+"""SQL only: build queries, flush, return ORM objects. Never commit; know nothing of HTTP."""

@@ -1,0 +1,127 @@
+"""Queries on `ai_interaction_records`, including the atomic claim that keeps a record from
+being processed twice at once."""
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.models import AIInteractionRecord, AIStatus
+
+
+class AIInteractionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(
+        self,
+        record_id: str,
+        group_id: str,
+        user_message_id: str,
+        ai_service_url: str,
+        request_content: str,
+        status: str = AIStatus.PENDING,
+    ) -> AIInteractionRecord:
+        record = AIInteractionRecord(
+            record_id=record_id,
+            group_id=group_id,
+            user_message_id=user_message_id,
+            ai_service_url=ai_service_url,
+            request_content=request_content,
+            status=status,
+            attempts=0,
+        )
+        self.session.add(record)
+        await self.session.flush()
+        return record
+
+    async def get_by_id(self, record_id: str) -> AIInteractionRecord | None:
+        result = await self.session.execute(
+            select(AIInteractionRecord).where(AIInteractionRecord.record_id == record_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def claim(self, record_id: str, stale_before: datetime) -> bool:
+        """Mark the record PROCESSING if it is PENDING, or PROCESSING with a lapsed lease."""
+        result = await self.session.execute(
+            update(AIInteractionRecord)
+            .where(
+                AIInteractionRecord.record_id == record_id,
+                or_(
+                    AIInteractionRecord.status == AIStatus.PENDING,
+                    (AIInteractionRecord.status == AIStatus.PROCESSING)
+                    & (AIInteractionRecord.updated_at < stale_before),
+                ),
+            )
+            .values(
+                status=AIStatus.PROCESSING,
+                attempts=AIInteractionRecord.attempts + 1,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def update_success(
+        self, record_id: str, ai_message_id: str, response_content: str, duration_ms: int
+    ) -> None:
+        await self._finish(
+            record_id,
+            status=AIStatus.SUCCESS,
+            ai_message_id=ai_message_id,
+            response_content=response_content,
+            duration_ms=duration_ms,
+            error_message=None,
+        )
+
+    async def update_failed(
+        self, record_id: str, error_message: str, duration_ms: int | None = None
+    ) -> None:
+        await self._finish(
+            record_id,
+            status=AIStatus.FAILED,
+            error_message=error_message[:2000],
+            duration_ms=duration_ms,
+        )
+
+    async def _finish(self, record_id: str, **values: object) -> None:
+        await self.session.execute(
+            update(AIInteractionRecord)
+            .where(AIInteractionRecord.record_id == record_id)
+            .values(updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def get_unfinished_ids(self, stale_before: datetime, limit: int = 500) -> list[str]:
+        """PENDING records, and PROCESSING ones whose lease lapsed (their worker died)."""
+        result = await self.session.execute(
+            select(AIInteractionRecord.record_id)
+            .where(
+                or_(
+                    AIInteractionRecord.status == AIStatus.PENDING,
+                    (AIInteractionRecord.status == AIStatus.PROCESSING)
+                    & (AIInteractionRecord.updated_at < stale_before),
+                )
+            )
+            .order_by(AIInteractionRecord.id)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def get_by_group(
+        self, group_id: str, page: int, page_size: int
+    ) -> tuple[list[AIInteractionRecord], int]:
+        total = await self.session.execute(
+            select(func.count())
+            .select_from(AIInteractionRecord)
+            .where(AIInteractionRecord.group_id == group_id)
+        )
+        rows = await self.session.execute(
+            select(AIInteractionRecord)
+            .where(AIInteractionRecord.group_id == group_id)
+            .order_by(AIInteractionRecord.id.desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        return list(rows.scalars()), int(total.scalar_one())

@@ -1,0 +1,61 @@
+"""Queries on `groups`, including the seq counter that orders a group's messages."""
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.models import Group, GroupMember
+
+
+class GroupRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(
+        self, group_id: str, group_name: str, description: str | None, created_by: str
+    ) -> Group:
+        group = Group(
+            group_id=group_id,
+            group_name=group_name,
+            description=description,
+            created_by=created_by,
+            ai_enabled=True,
+            last_seq=0,
+        )
+        self.session.add(group)
+        await self.session.flush()
+        return group
+
+    async def get_by_id(self, group_id: str) -> Group | None:
+        result = await self.session.execute(select(Group).where(Group.group_id == group_id))
+        return result.scalar_one_or_none()
+
+    async def exists(self, group_id: str) -> bool:
+        result = await self.session.execute(select(Group.id).where(Group.group_id == group_id))
+        return result.first() is not None
+
+    async def update(self, group: Group) -> Group:
+        await self.session.flush()
+        return group
+
+    async def next_seq(self, group_id: str) -> tuple[int, bool] | None:
+        """Bump the group's counter and return (new seq, ai_enabled); None if no such group.
+
+        The UPDATE takes the group row's lock until the transaction ends, so concurrent
+        senders to one group queue here and their seqs commit in order.
+        """
+        result = await self.session.execute(
+            update(Group)
+            .where(Group.group_id == group_id)
+            .values(last_seq=Group.last_seq + 1, updated_at=utcnow())
+            .returning(Group.last_seq, Group.ai_enabled)
+            .execution_options(synchronize_session=False)
+        )
+        row = result.first()
+        return None if row is None else (row[0], row[1])
+
+    async def member_count(self, group_id: str) -> int:
+        result = await self.session.execute(
+            select(func.count()).select_from(GroupMember).where(GroupMember.group_id == group_id)
+        )
+        return int(result.scalar_one())

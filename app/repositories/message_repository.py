@@ -1,0 +1,113 @@
+"""Queries on `messages`: insert, idempotency look-up, page and cursor reads, unread counts."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import GroupMember, Message
+
+
+class MessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(
+        self,
+        message_id: str,
+        group_id: str,
+        from_user_id: str,
+        msg_type: str,
+        msg_content: str,
+        *,
+        seq: int,
+        from_user_role: str,
+        client_msg_id: str | None = None,
+    ) -> Message:
+        message = Message(
+            message_id=message_id,
+            group_id=group_id,
+            seq=seq,
+            from_user_id=from_user_id,
+            from_user_role=from_user_role,
+            msg_type=msg_type,
+            msg_content=msg_content,
+            client_msg_id=client_msg_id,
+        )
+        self.session.add(message)
+        await self.session.flush()
+        return message
+
+    async def get_by_id(self, message_id: str) -> Message | None:
+        result = await self.session.execute(select(Message).where(Message.message_id == message_id))
+        return result.scalar_one_or_none()
+
+    async def get_by_client_msg_id(self, from_user_id: str, client_msg_id: str) -> Message | None:
+        result = await self.session.execute(
+            select(Message).where(
+                Message.from_user_id == from_user_id, Message.client_msg_id == client_msg_id
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def get_by_group(
+        self, group_id: str, page: int, page_size: int
+    ) -> tuple[list[Message], int]:
+        """One page, newest first, and the group's message count."""
+        total = await self.session.execute(
+            select(func.count()).select_from(Message).where(Message.group_id == group_id)
+        )
+        rows = await self.session.execute(
+            select(Message)
+            .where(Message.group_id == group_id)
+            .order_by(Message.seq.desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        return list(rows.scalars()), int(total.scalar_one())
+
+    async def get_after_seq(self, group_id: str, after_seq: int, limit: int) -> list[Message]:
+        """Up to `limit` messages with seq > `after_seq`, oldest first."""
+        rows = await self.session.execute(
+            select(Message)
+            .where(Message.group_id == group_id, Message.seq > after_seq)
+            .order_by(Message.seq)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def get_before_seq(self, group_id: str, before_seq: int, limit: int) -> list[Message]:
+        """Up to `limit` messages with seq < `before_seq`, newest first."""
+        rows = await self.session.execute(
+            select(Message)
+            .where(Message.group_id == group_id, Message.seq < before_seq)
+            .order_by(Message.seq.desc())
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def get_last_messages(self, group_seqs: Sequence[tuple[str, int]]) -> dict[str, Message]:
+        """The message at each (group_id, last_seq), keyed by group."""
+        wanted = [(group_id, seq) for group_id, seq in group_seqs if seq > 0]
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(Message).where(tuple_(Message.group_id, Message.seq).in_(wanted))
+        )
+        return {message.group_id: message for message in rows.scalars()}
+
+    async def count_unread(self, user_id: str) -> dict[str, int]:
+        """Per group of `user_id`: messages after their read mark that others sent."""
+        rows = await self.session.execute(
+            select(Message.group_id, func.count())
+            .join(
+                GroupMember,
+                and_(
+                    GroupMember.group_id == Message.group_id,
+                    GroupMember.user_id == user_id,
+                ),
+            )
+            .where(Message.seq > GroupMember.last_read_seq, Message.from_user_id != user_id)
+            .group_by(Message.group_id)
+        )
+        return {group_id: int(count) for group_id, count in rows.tuples()}

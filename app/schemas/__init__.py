@@ -1,0 +1,1 @@
+"""Pydantic models for HTTP and WebSocket; never shared with the ORM tables."""

@@ -1,0 +1,49 @@
+"""WebSocket client events (SPEC §6), validated as one discriminated union."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from app.schemas.common import StrictRequest
+from app.schemas.message import MAX_CONTENT_LENGTH, ClientMsgIdField, GroupIdField
+
+MAX_SYNC_GROUPS = 500
+
+
+GroupKey = Annotated[str, Field(min_length=1, max_length=64)]
+SeenSeq = Annotated[int, Field(ge=0)]
+
+
+class SendMessageEvent(StrictRequest):
+    type: Literal["send_message"]
+    group_id: str = GroupIdField
+    content: str = Field(min_length=1, max_length=MAX_CONTENT_LENGTH)
+    client_msg_id: str | None = ClientMsgIdField
+
+
+class SyncEvent(StrictRequest):
+    type: Literal["sync"]
+    cursors: dict[GroupKey, SeenSeq] = Field(max_length=MAX_SYNC_GROUPS)
+
+
+class TypingEvent(StrictRequest):
+    type: Literal["typing"]
+    group_id: str = GroupIdField
+
+
+class ReadEvent(StrictRequest):
+    type: Literal["read"]
+    group_id: str = GroupIdField
+    seq: int = Field(ge=0)
+
+
+class PingEvent(StrictRequest):
+    type: Literal["ping"]
+
+
+ClientEvent = Annotated[
+    SendMessageEvent | SyncEvent | TypingEvent | ReadEvent | PingEvent,
+    Field(discriminator="type"),
+]
+client_event_adapter: TypeAdapter[ClientEvent] = TypeAdapter(ClientEvent)
+CLIENT_EVENT_TYPES = frozenset({"send_message", "sync", "typing", "read", "ping"})

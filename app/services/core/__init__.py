@@ -1,0 +1,1 @@
+"""The IM core: users, tokens, groups, members, messages, read state, real-time events."""

@@ -1,0 +1,273 @@
+"""Groups and membership: create, read, update, list mine, add/remove members.
+
+Membership changes store a SYSTEM message in the same transaction and, after commit, emit
+`member_joined` / `member_left` (which also invalidates every instance's fan-out cache).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from app.broker.presence import PresenceStore
+from app.db.session import Database
+from app.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from app.models import Group, MessageType, User, UserRole
+from app.repositories.group_member_repository import GroupMemberRepository
+from app.repositories.group_repository import GroupRepository
+from app.repositories.message_repository import MessageRepository
+from app.repositories.user_repository import UserRepository
+from app.schemas.group import (
+    GroupCreate,
+    GroupMemberAdd,
+    GroupMemberResponse,
+    GroupResponse,
+    GroupSummary,
+    GroupUpdate,
+)
+from app.schemas.message import MessageResponse
+from app.services.core.actor import Actor
+from app.services.core.events import EventSink, membership_event
+from app.services.core.message_service import MessageService, SendResult
+from app.services.core.permissions import require_group, require_group_admin, require_member
+from app.utils.id_generator import generate_group_id
+
+logger = logging.getLogger(__name__)
+
+
+def _group_response(group: Group, member_count: int) -> GroupResponse:
+    return GroupResponse.model_validate(
+        {**{c: getattr(group, c) for c in _GROUP_FIELDS}, "member_count": member_count}
+    )
+
+
+_GROUP_FIELDS = (
+    "group_id",
+    "group_name",
+    "description",
+    "created_by",
+    "ai_enabled",
+    "last_seq",
+    "created_at",
+    "updated_at",
+)
+
+
+class GroupService:
+    def __init__(
+        self,
+        db: Database,
+        events: EventSink,
+        messages: MessageService,
+        presence: PresenceStore,
+    ) -> None:
+        self.db = db
+        self.events = events
+        self.messages = messages
+        self.presence = presence
+        self.assistant_user_id: str | None = None
+        """Set at start-up by the AI layer; when set, new groups get the assistant as member."""
+
+    async def create_group(self, actor: Actor, body: GroupCreate) -> GroupResponse:
+        """Create a group owned by a DOCTOR (the caller, or `owner_user_id` for the service
+        key); the owner joins as DOCTOR and the AI assistant, when present, as AI_ASSISTANT."""
+        async with self.db.write() as session, session.begin():
+            owner = await self._resolve_owner(UserRepository(session), actor, body)
+            group = await GroupRepository(session).create(
+                generate_group_id(), body.group_name, body.description, owner.user_id
+            )
+            members = GroupMemberRepository(session)
+            await members.add_member(group.group_id, owner.user_id, UserRole.DOCTOR)
+            count = 1
+            if self.assistant_user_id is not None and self.assistant_user_id != owner.user_id:
+                await members.add_member(
+                    group.group_id, self.assistant_user_id, UserRole.AI_ASSISTANT
+                )
+                count += 1
+        logger.info("group %s created by %s", group.group_id, owner.user_id)
+        return _group_response(group, count)
+
+    @staticmethod
+    async def _resolve_owner(users: UserRepository, actor: Actor, body: GroupCreate) -> User:
+        if actor.is_service:
+            if body.owner_user_id is None:
+                raise InvalidInput(
+                    "owner_user_id is required with the service key", code="OWNER_REQUIRED"
+                )
+            owner = await GroupService._require_user(users, body.owner_user_id)
+        else:
+            if body.owner_user_id is not None:
+                raise InvalidInput(
+                    "owner_user_id is only accepted with the service key", code="OWNER_NOT_ALLOWED"
+                )
+            owner = actor.require_user()
+        if not owner.is_doctor():
+            raise PermissionDenied("Only doctors create groups", code="NOT_A_DOCTOR")
+        return owner
+
+    async def get_group(self, reader: User, group_id: str) -> GroupResponse:
+        async with self.db.read() as session:
+            groups, members = GroupRepository(session), GroupMemberRepository(session)
+            group = await require_group(groups, group_id)
+            await require_member(groups, members, group_id, reader.user_id)
+            return _group_response(group, await groups.member_count(group_id))
+
+    async def update_group(self, actor: Actor, group_id: str, body: GroupUpdate) -> GroupResponse:
+        """Rename, describe, or switch the AI (the doctors' hand-over). Emits `group_updated`."""
+        changes = body.model_dump(exclude_unset=True)
+        if changes.get("group_name", "") is None or changes.get("ai_enabled", False) is None:
+            raise InvalidInput("group_name and ai_enabled cannot be null", code="NULL_FIELD")
+        async with self.db.write() as session, session.begin():
+            groups, members = GroupRepository(session), GroupMemberRepository(session)
+            group = await require_group_admin(groups, members, group_id, actor)
+            for field, value in changes.items():
+                setattr(group, field, value)
+            await groups.update(group)
+            response = _group_response(group, await groups.member_count(group_id))
+        self.events.send_message_to_group(
+            group_id, {"type": "group_updated", "group": response.model_dump(mode="json")}
+        )
+        return response
+
+    async def list_groups(self, user: User) -> list[GroupSummary]:
+        """The caller's groups with my_role, unread_count and last_message, latest first."""
+        async with self.db.read() as session:
+            memberships = await GroupMemberRepository(session).get_memberships(user.user_id)
+            messages = MessageRepository(session)
+            last = await messages.get_last_messages(
+                [(g.group_id, g.last_seq) for _, g in memberships]
+            )
+            unread = await messages.count_unread(user.user_id)
+            counts = await GroupMemberRepository(session).count_by_groups(
+                [g.group_id for _, g in memberships]
+            )
+        summaries = [
+            GroupSummary.model_validate(
+                {
+                    **_group_response(group, counts.get(group.group_id, 0)).model_dump(),
+                    "my_role": member.user_role,
+                    "unread_count": unread.get(group.group_id, 0),
+                    "last_read_seq": member.last_read_seq,
+                    "last_message": (
+                        MessageResponse.model_validate(last[group.group_id])
+                        if group.group_id in last
+                        else None
+                    ),
+                }
+            )
+            for member, group in memberships
+        ]
+        summaries.sort(key=lambda s: s.updated_at, reverse=True)
+        return summaries
+
+    async def add_member(
+        self, actor: Actor, group_id: str, body: GroupMemberAdd
+    ) -> GroupMemberResponse:
+        """Add a user (group DOCTOR or service key). The role defaults to the user's system
+        role; the newcomer's read mark starts at the join message. Emits `member_joined` and
+        the SYSTEM message."""
+        async with self.db.write() as session, session.begin():
+            groups, members = GroupRepository(session), GroupMemberRepository(session)
+            await require_group_admin(groups, members, group_id, actor)
+            user = await self._require_user(UserRepository(session), body.user_id)
+            if await members.get_member(group_id, user.user_id) is not None:
+                raise Conflict("User is already a member of this group", code="ALREADY_MEMBER")
+            role = body.user_role or user.user_role
+            sender = actor.user or user
+            sender_role = role if sender is user else await self._role_of(members, group_id, sender)
+            system = await self.messages.append_in_transaction(
+                session,
+                group_id=group_id,
+                sender_id=sender.user_id,
+                sender_role=sender_role,
+                content=f"{sender.username} added {user.username}"
+                if sender is not user
+                else f"{user.username} joined",
+                msg_type=MessageType.SYSTEM,
+            )
+            member = await members.add_member(
+                group_id, user.user_id, role, last_read_seq=system.message.seq
+            )
+        await self._announce(system, "member_joined", group_id, user.user_id)
+        logger.info("user %s joined group %s as %s", user.user_id, group_id, role)
+        return GroupMemberResponse(
+            user_id=user.user_id,
+            username=user.username,
+            user_role=UserRole(member.user_role),
+            joined_at=member.joined_at,
+            online=bool(await self.presence.online([user.user_id])),
+        )
+
+    async def remove_member(self, actor: Actor, group_id: str, user_id: str) -> None:
+        """Remove a member (group DOCTOR or service key), or leave (any member, themselves).
+        Emits `member_left` (to the leaver too) and the SYSTEM message."""
+        async with self.db.write() as session, session.begin():
+            groups, members = GroupRepository(session), GroupMemberRepository(session)
+            leaving = actor.user is not None and actor.user.user_id == user_id
+            if not leaving:
+                await require_group_admin(groups, members, group_id, actor)
+            target = (
+                await require_member(groups, members, group_id, user_id)
+                if leaving
+                else (await members.get_member(group_id, user_id))
+            )
+            if target is None:
+                raise NotFound("User is not a member of this group", code="MEMBER_NOT_FOUND")
+            user = await self._require_user(UserRepository(session), user_id)
+            sender = actor.user or user
+            system = await self.messages.append_in_transaction(
+                session,
+                group_id=group_id,
+                sender_id=sender.user_id,
+                sender_role=await self._role_of(members, group_id, sender),
+                content=f"{user.username} left"
+                if sender is user or leaving
+                else f"{sender.username} removed {user.username}",
+                msg_type=MessageType.SYSTEM,
+            )
+            await members.remove_member(group_id, user_id)
+        await self._announce(system, "member_left", group_id, user_id)
+        logger.info("user %s left group %s", user_id, group_id)
+
+    async def get_group_members(self, reader: User, group_id: str) -> list[GroupMemberResponse]:
+        async with self.db.read() as session:
+            groups, members = GroupRepository(session), GroupMemberRepository(session)
+            await require_member(groups, members, group_id, reader.user_id)
+            rows = await members.get_members_by_group(group_id)
+            users = await UserRepository(session).get_many(m.user_id for m in rows)
+        online = await self.presence.online(users)
+        return [
+            GroupMemberResponse(
+                user_id=m.user_id,
+                username=users[m.user_id].username,
+                user_role=UserRole(m.user_role),
+                joined_at=m.joined_at,
+                online=m.user_id in online,
+            )
+            for m in rows
+        ]
+
+    async def co_member_ids(self, user_id: str) -> set[str]:
+        """Everyone sharing a group with `user_id` (for presence events)."""
+        async with self.db.read() as session:
+            return await GroupMemberRepository(session).get_co_member_ids(user_id)
+
+    @staticmethod
+    async def _require_user(users: UserRepository, user_id: str) -> User:
+        user = await users.get_by_id(user_id)
+        if user is None:
+            raise NotFound(f"User {user_id} not found", code="USER_NOT_FOUND")
+        return user
+
+    @staticmethod
+    async def _role_of(members: GroupMemberRepository, group_id: str, user: User) -> str:
+        member = await members.get_member(group_id, user.user_id)
+        return member.user_role if member is not None else user.user_role
+
+    async def _announce(self, system: SendResult, kind: str, group_id: str, user_id: str) -> None:
+        self.events.send_message_to_group(
+            group_id,
+            membership_event(kind, group_id, user_id),
+            also_user_ids=(user_id,),
+            membership_changed=True,
+        )
+        await self.messages.publish_stored(system)

@@ -1,0 +1,1 @@
+"""Celery app and tasks for the scaled-out shape (`AI_WORKER=celery`)."""

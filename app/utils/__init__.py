@@ -1,0 +1,1 @@
+"""Pure helpers that import nothing from `app`."""

@@ -1,0 +1,39 @@
+"""Logging set-up: JSON lines in production, readable text in development.
+
+A request id lives in a context variable and is stamped on every record. Callers use
+`logging.getLogger(__name__)` with %-style arguments; message bodies and tokens are never logged.
+"""
+
+import logging
+import sys
+from contextvars import ContextVar
+
+from pythonjsonlogger.json import JsonFormatter
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"
+JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    """Install one stderr handler on the root logger; safe to call more than once."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    if fmt == "json":
+        handler.setFormatter(
+            JsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level", "asctime": "time"})
+        )
+    else:
+        handler.setFormatter(logging.Formatter(CONSOLE_FORMAT))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    for noisy in ("uvicorn.access", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

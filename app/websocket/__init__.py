@@ -1,0 +1,1 @@
+"""WebSocket gateway: connection bookkeeping (manager) and the protocol loop (handler)."""

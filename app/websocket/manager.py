@@ -1,0 +1,128 @@
+"""Local WebSocket connections: several per user, each with a bounded queue and its own writer.
+
+A connection whose queue is full is a slow consumer: it is closed with 4008 (it reconnects and
+syncs) instead of making anyone wait. The manager never awaits a socket on the caller's behalf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterable
+
+from starlette.websockets import WebSocket
+
+from app.metrics import WS_CLOSED_SLOW, WS_CONNECTIONS
+
+logger = logging.getLogger(__name__)
+
+CLOSE_SLOW_CONSUMER = 4008
+CLOSE_TIMEOUT = 2.0
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, user_id: str, queue_size: int) -> None:
+        self.id = uuid.uuid4().hex
+        self.user_id = user_id
+        self.websocket = websocket
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.closed = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.id}")
+
+    def send(self, text: str) -> bool:
+        """Queue a frame; on overflow, close the connection with 4008 and return False."""
+        if self.closed.is_set():
+            return False
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            WS_CLOSED_SLOW.inc()
+            logger.info("connection %s of %s too slow; closing 4008", self.id, self.user_id)
+            self._closing = asyncio.create_task(self.close(CLOSE_SLOW_CONSUMER, "queue full"))
+            return False
+        return True
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                text = await self.queue.get()
+                await self.websocket.send_text(text)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the peer went away mid-send
+            logger.debug("writer of %s stopped: %r", self.id, exc)
+            self.closed.set()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        await self.stop_writer()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), CLOSE_TIMEOUT)
+
+    async def stop_writer(self) -> None:
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+
+class ConnectionManager:
+    def __init__(self, max_connections: int, queue_size: int) -> None:
+        self.max_connections = max_connections
+        self.queue_size = queue_size
+        self._by_user: dict[str, dict[str, Connection]] = {}
+        self._count = 0
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def is_full(self) -> bool:
+        return self._count >= self.max_connections
+
+    def open(self, websocket: WebSocket, user_id: str) -> Connection:
+        connection = Connection(websocket, user_id, self.queue_size)
+        self._by_user.setdefault(user_id, {})[connection.id] = connection
+        self._count += 1
+        WS_CONNECTIONS.set(self._count)
+        connection.start()
+        return connection
+
+    async def release(self, connection: Connection) -> None:
+        await connection.stop_writer()
+        connection.closed.set()
+        user_connections = self._by_user.get(connection.user_id, {})
+        if connection.id in user_connections:
+            del user_connections[connection.id]
+            self._count -= 1
+            WS_CONNECTIONS.set(self._count)
+            if not user_connections:
+                del self._by_user[connection.user_id]
+
+    def has_connections(self) -> bool:
+        return self._count > 0
+
+    def deliver(self, user_ids: Iterable[str], text: str, exclude_connection_id: str | None) -> int:
+        delivered = 0
+        for user_id in user_ids:
+            for connection in tuple(self._by_user.get(user_id, {}).values()):
+                if connection.id != exclude_connection_id and connection.send(text):
+                    delivered += 1
+        return delivered
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(user_id, connection_id) of every local connection, for presence refresh."""
+        return [(uid, cid) for uid, conns in self._by_user.items() for cid in conns]
+
+    async def close_all(self, code: int = 1001) -> None:
+        for user_connections in list(self._by_user.values()):
+            for connection in list(user_connections.values()):
+                await connection.close(code, "server shutting down")
