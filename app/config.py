@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     ai_assistant_name: str = Field(default="AI Assistant", min_length=1, max_length=64)
     celery_broker_url: str = ""
     celery_result_backend: str = ""
+    celery_queue: str = Field(default="im-ai", min_length=1, max_length=100)
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -19,6 +18,8 @@ from app.broker.presence import MemoryPresence, PresenceStore, RedisPresence
 from app.config import Settings
 from app.db.database import create_engine
 from app.db.session import Database
+from app.services.ai.records_service import AIRecordsService
+from app.services.ai.setup import AILayer, install_ai_layer
 from app.services.core.auth_service import TokenService
 from app.services.core.group_service import GroupService
 from app.services.core.message_service import MessageService
@@ -46,15 +47,14 @@ class Container:
     users: UserService
     messages: MessageService
     groups: GroupService
+    ai_records: AIRecordsService
     background: list[asyncio.Task[None]] = field(default_factory=list)
-    ai: AILayerHandle | None = None
+    ai: AILayer | None = None
 
     async def start(self) -> None:
         await self.realtime.start()
         self.background.append(asyncio.create_task(self._refresh_presence(), name="presence"))
         if self.settings.ai_enabled:
-            from app.services.ai.setup import install_ai_layer
-
             self.ai = await install_ai_layer(self)
 
     async def stop(self) -> None:
@@ -93,12 +93,6 @@ class Container:
             return False
 
 
-class AILayerHandle(Protocol):
-    """What the container keeps of the AI layer: something to stop at shutdown."""
-
-    async def stop(self) -> None: ...
-
-
 def build_container(settings: Settings) -> Container:
     db = Database.from_engine(create_engine(settings))
     redis = Redis.from_url(settings.broker_url, socket_timeout=2) if settings.uses_redis else None
@@ -128,4 +122,5 @@ def build_container(settings: Settings) -> Container:
         users=UserService(db, tokens, registration_open=settings.registration_open),
         messages=messages,
         groups=GroupService(db, realtime, messages, presence),
+        ai_records=AIRecordsService(db),
     )

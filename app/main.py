@@ -8,7 +8,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from app.api import auth, group, message, ops, user
+from app.api import ai, auth, group, message, ops, user
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.config import APP_VERSION, Settings, get_settings
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (user.router, auth.router, group.router, message.router):
+    for router in (user.router, auth.router, group.router, message.router, ai.router):
         app.include_router(router, prefix="/api")
     app.include_router(ops.router)
 

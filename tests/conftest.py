@@ -40,9 +40,9 @@ async def database_url(
 
 
 @pytest.fixture
-def settings_overrides() -> dict[str, Any]:
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Override in a module or with `@pytest.mark.parametrize(..., indirect=True)`."""
-    return {}
+    return dict(getattr(request, "param", {}))
 
 
 @pytest.fixture

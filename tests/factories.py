@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import SERVICE_KEY
+
 _counter = itertools.count(1)
 
 
@@ -83,3 +85,51 @@ async def consultation(client: httpx.AsyncClient) -> Consultation:
     group = await create_group(client, doctor)
     await add_member(client, doctor, group["group_id"], patient)
     return Consultation(doctor, patient, group["group_id"])
+
+
+SERVICE_HEADERS = {"X-API-Key": SERVICE_KEY}
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """The response is the SPEC §5 error envelope with `status` (and `code`, when given)."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error: dict[str, Any] = body["error"]
+    assert set(error) == {"code", "message", "details"}, error
+    assert isinstance(error["message"], str) and error["message"]
+    if code is not None:
+        assert error["code"] == code, error
+    return error
+
+
+async def send_ok(
+    client: httpx.AsyncClient, user: TestUser, group_id: str, content: str, **extra: Any
+) -> dict[str, Any]:
+    response = await send(client, user, group_id, content, **extra)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def list_messages(
+    client: httpx.AsyncClient, user: TestUser, group_id: str, **params: Any
+) -> httpx.Response:
+    return await client.get(
+        "/api/message/list", params={"group_id": group_id, **params}, headers=user.headers
+    )
+
+
+async def my_groups(client: httpx.AsyncClient, user: TestUser) -> dict[str, dict[str, Any]]:
+    """The caller's group list, keyed by group_id."""
+    response = await client.get("/api/group/list", headers=user.headers)
+    assert response.status_code == 200, response.text
+    return {group["group_id"]: group for group in response.json()}
+
+
+async def mark_read(
+    client: httpx.AsyncClient, user: TestUser, group_id: str, seq: int
+) -> httpx.Response:
+    return await client.post(
+        "/api/message/read", json={"group_id": group_id, "seq": seq}, headers=user.headers
+    )

@@ -53,7 +53,7 @@ class RedisBroker:
                 delay = min(delay * 2, RECONNECT_MAX_DELAY)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.reset()
+                    await pubsub.aclose()
 
     @staticmethod
     async def _handle(handler: EnvelopeHandler, data: bytes) -> None:

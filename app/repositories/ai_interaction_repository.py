@@ -42,33 +42,63 @@ class AIInteractionRepository:
         )
         return result.scalar_one_or_none()
 
-    async def claim(self, record_id: str, stale_before: datetime) -> bool:
-        """Mark the record PROCESSING if it is PENDING, or PROCESSING with a lapsed lease."""
+    async def claim(self, record_id: str) -> bool:
+        """Move a PENDING record to PROCESSING. One UPDATE decides, so of two workers racing
+        for a record exactly one wins."""
         result = await self.session.execute(
             update(AIInteractionRecord)
             .where(
                 AIInteractionRecord.record_id == record_id,
-                or_(
-                    AIInteractionRecord.status == AIStatus.PENDING,
-                    (AIInteractionRecord.status == AIStatus.PROCESSING)
-                    & (AIInteractionRecord.updated_at < stale_before),
-                ),
+                AIInteractionRecord.status == AIStatus.PENDING,
             )
-            .values(
-                status=AIStatus.PROCESSING,
-                attempts=AIInteractionRecord.attempts + 1,
-                updated_at=utcnow(),
-            )
+            .values(status=AIStatus.PROCESSING, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def requeue_unfinished(
+        self, pending_before: datetime, stale_before: datetime, limit: int = 200
+    ) -> list[str]:
+        """Reset to PENDING (touching `updated_at`) and return the records whose dispatch may
+        be lost (PENDING since before `pending_before`) or whose worker died (PROCESSING since
+        before `stale_before`). Concurrent sweepers never requeue the same record twice."""
+        unfinished = or_(
+            (AIInteractionRecord.status == AIStatus.PENDING)
+            & (AIInteractionRecord.updated_at < pending_before),
+            (AIInteractionRecord.status == AIStatus.PROCESSING)
+            & (AIInteractionRecord.updated_at < stale_before),
+        )
+        candidates = (
+            select(AIInteractionRecord.id)
+            .where(unfinished)
+            .order_by(AIInteractionRecord.id)
+            .limit(limit)
+            .scalar_subquery()
+        )
+        result = await self.session.execute(
+            update(AIInteractionRecord)
+            .where(AIInteractionRecord.id.in_(candidates), unfinished)
+            .values(status=AIStatus.PENDING, updated_at=utcnow())
+            .returning(AIInteractionRecord.record_id)
+            .execution_options(synchronize_session=False)
+        )
+        return list(result.scalars())
+
+    async def set_request(self, record_id: str, request_content: str) -> None:
+        await self._finish(record_id, request_content=request_content)
+
     async def update_success(
-        self, record_id: str, ai_message_id: str, response_content: str, duration_ms: int
+        self,
+        record_id: str,
+        ai_message_id: str,
+        response_content: str,
+        duration_ms: int,
+        attempts: int = 1,
     ) -> None:
         await self._finish(
             record_id,
             status=AIStatus.SUCCESS,
+            attempts=attempts,
             ai_message_id=ai_message_id,
             response_content=response_content,
             duration_ms=duration_ms,
@@ -76,11 +106,16 @@ class AIInteractionRepository:
         )
 
     async def update_failed(
-        self, record_id: str, error_message: str, duration_ms: int | None = None
+        self,
+        record_id: str,
+        error_message: str,
+        duration_ms: int | None = None,
+        attempts: int = 0,
     ) -> None:
         await self._finish(
             record_id,
             status=AIStatus.FAILED,
+            attempts=attempts,
             error_message=error_message[:2000],
             duration_ms=duration_ms,
         )
@@ -92,22 +127,6 @@ class AIInteractionRepository:
             .values(updated_at=utcnow(), **values)
             .execution_options(synchronize_session=False)
         )
-
-    async def get_unfinished_ids(self, stale_before: datetime, limit: int = 500) -> list[str]:
-        """PENDING records, and PROCESSING ones whose lease lapsed (their worker died)."""
-        result = await self.session.execute(
-            select(AIInteractionRecord.record_id)
-            .where(
-                or_(
-                    AIInteractionRecord.status == AIStatus.PENDING,
-                    (AIInteractionRecord.status == AIStatus.PROCESSING)
-                    & (AIInteractionRecord.updated_at < stale_before),
-                )
-            )
-            .order_by(AIInteractionRecord.id)
-            .limit(limit)
-        )
-        return list(result.scalars())
 
     async def get_by_group(
         self, group_id: str, page: int, page_size: int

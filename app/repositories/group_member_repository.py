@@ -51,7 +51,7 @@ class GroupMemberRepository:
             .join(Group, Group.group_id == GroupMember.group_id)
             .where(GroupMember.user_id == user_id)
         )
-        return [(member, group) for member, group in result.tuples()]
+        return [(member, group) for member, group in result]
 
     async def get_co_member_ids(self, user_id: str) -> set[str]:
         """Everyone who shares at least one group with `user_id` (the user included)."""
@@ -91,4 +91,4 @@ class GroupMemberRepository:
             .where(GroupMember.group_id.in_(group_ids))
             .group_by(GroupMember.group_id)
         )
-        return {group_id: int(count) for group_id, count in rows.tuples()}
+        return {group_id: int(count) for group_id, count in rows}

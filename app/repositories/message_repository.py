@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import GroupMember, Message
+from app.models import GroupMember, Message, MessageType, User
 
 
 class MessageRepository:
@@ -110,4 +110,24 @@ class MessageRepository:
             .where(Message.seq > GroupMember.last_read_seq, Message.from_user_id != user_id)
             .group_by(Message.group_id)
         )
-        return {group_id: int(count) for group_id, count in rows.tuples()}
+        return {group_id: int(count) for group_id, count in rows}
+
+    async def get_history(
+        self, group_id: str, before_seq: int, limit: int
+    ) -> list[tuple[Message, str]]:
+        """The last `limit` TEXT messages before `before_seq` with their senders' names,
+        oldest first."""
+        if limit <= 0:
+            return []
+        rows = await self.session.execute(
+            select(Message, User.username)
+            .join(User, User.user_id == Message.from_user_id)
+            .where(
+                Message.group_id == group_id,
+                Message.seq < before_seq,
+                Message.msg_type == MessageType.TEXT,
+            )
+            .order_by(Message.seq.desc())
+            .limit(limit)
+        )
+        return [(message, username) for message, username in reversed(rows.all())]

@@ -44,7 +44,11 @@ class Connection:
         except asyncio.QueueFull:
             WS_CLOSED_SLOW.inc()
             logger.info("connection %s of %s too slow; closing 4008", self.id, self.user_id)
-            self._closing = asyncio.create_task(self.close(CLOSE_SLOW_CONSUMER, "queue full"))
+            # No time limit: the close frame queues behind the bytes the peer has not read yet,
+            # and a stalled client that later drains them must still learn why (4008).
+            self._closing = asyncio.create_task(
+                self.close(CLOSE_SLOW_CONSUMER, "queue full", timeout=None)
+            )
             return False
         return True
 
@@ -59,13 +63,16 @@ class Connection:
             logger.debug("writer of %s stopped: %r", self.id, exc)
             self.closed.set()
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
+    async def close(
+        self, code: int = 1000, reason: str = "", *, timeout: float | None = CLOSE_TIMEOUT
+    ) -> None:
+        """Stop writing and send a close frame; `timeout=None` waits until it can be written."""
         if self.closed.is_set():
             return
         self.closed.set()
         await self.stop_writer()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), CLOSE_TIMEOUT)
+            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), timeout)
 
     async def stop_writer(self) -> None:
         if self._writer is not None and not self._writer.done():

@@ -25,9 +25,7 @@ from app.utils.id_generator import (
 async def _user_and_group(db: Database) -> tuple[str, str]:
     async with db.write() as session, session.begin():
         user = await UserRepository(session).create(generate_user_id(), "Dr A", UserRole.DOCTOR)
-        group = await GroupRepository(session).create(
-            generate_group_id(), "G", None, user.user_id
-        )
+        group = await GroupRepository(session).create(generate_group_id(), "G", None, user.user_id)
         await GroupMemberRepository(session).add_member(
             group.group_id, user.user_id, UserRole.DOCTOR
         )
@@ -118,14 +116,26 @@ async def test_client_msg_id_is_unique_per_sender(db: Database) -> None:
         bumped = await GroupRepository(session).next_seq(group_id)
         assert bumped is not None
         await MessageRepository(session).create(
-            generate_message_id(), group_id, user_id, "TEXT", "a", seq=bumped[0],
-            from_user_role=UserRole.DOCTOR, client_msg_id="c-1",
+            generate_message_id(),
+            group_id,
+            user_id,
+            "TEXT",
+            "a",
+            seq=bumped[0],
+            from_user_role=UserRole.DOCTOR,
+            client_msg_id="c-1",
         )
     with pytest.raises(IntegrityError):
         async with db.write() as session, session.begin():
             await MessageRepository(session).create(
-                generate_message_id(), group_id, user_id, "TEXT", "b", seq=99,
-                from_user_role=UserRole.DOCTOR, client_msg_id="c-1",
+                generate_message_id(),
+                group_id,
+                user_id,
+                "TEXT",
+                "b",
+                seq=99,
+                from_user_role=UserRole.DOCTOR,
+                client_msg_id="c-1",
             )
     async with db.read() as session:
         found = await MessageRepository(session).get_by_client_msg_id(user_id, "c-1")
@@ -148,9 +158,14 @@ async def test_ai_record_lifecycle_and_claim(db: Database) -> None:
         await repo.create(record_id, group_id, rows[0].message_id, "mock://", "{}")
     async with db.write() as session, session.begin():
         repo = AIInteractionRepository(session)
-        assert await repo.claim(record_id, stale_before=utcnow())
-        # Claimed a moment ago: a second claim with an older lease boundary is refused.
-        assert not await repo.claim(record_id, stale_before=utcnow() - timedelta(minutes=5))
+        assert await repo.claim(record_id)
+        assert not await repo.claim(record_id), "a record is claimed once"
+        # A fresh PROCESSING record is not stale; one whose lease lapsed is requeued once.
+        past, future = utcnow() - timedelta(minutes=5), utcnow() + timedelta(seconds=1)
+        assert await repo.requeue_unfinished(pending_before=past, stale_before=past) == []
+        assert await repo.requeue_unfinished(past, stale_before=future) == [record_id]
+        assert await repo.requeue_unfinished(past, stale_before=future) == []
+        assert await repo.claim(record_id)
         await repo.update_success(record_id, "msg_reply", "answer", 12)
     async with db.read() as session:
         repo = AIInteractionRepository(session)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import Database
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound, RateLimited
 from app.metrics import MESSAGES_SENT
 from app.models import Message, MessageType, User
 from app.repositories.group_member_repository import GroupMemberRepository
@@ -73,10 +73,18 @@ class MessageService:
         `message` event to the group (the sending connection excluded) and hook work. A replay
         returns the original with `created=False` and publishes nothing.
         """
-        async with self.rate_limiter.attempt(sender.user_id) as attempt:
-            result = await self._store_user_message(sender, body)
-            if result.created:
-                attempt.count()
+        try:
+            async with self.rate_limiter.attempt(sender.user_id) as attempt:
+                result = await self._store_user_message(sender, body)
+                if result.created:
+                    attempt.count()
+        except RateLimited:
+            # A replay is not a new send: a client retrying a stored message learns it was
+            # stored even at the limit, instead of showing a delivered message as failed.
+            original = await self._find_replay(sender, body)
+            if original is None:
+                raise
+            return SendResult(original, created=False)
         if result.created:
             await self.publish_stored(result, exclude_connection_id=connection_id)
         return result
@@ -106,16 +114,20 @@ class MessageService:
                     client_msg_id=body.client_msg_id,
                 )
         except IntegrityError:
-            if body.client_msg_id is None:
-                raise
             # A concurrent retry with the same client_msg_id committed first.
-            async with self.db.read() as session:
-                original = await MessageRepository(session).get_by_client_msg_id(
-                    sender.user_id, body.client_msg_id
-                )
+            original = await self._find_replay(sender, body)
             if original is None:
                 raise
             return SendResult(original, created=False)
+
+    async def _find_replay(self, sender: User, body: MessageCreate) -> Message | None:
+        """The message `sender` already stored under `body.client_msg_id`, if any."""
+        if body.client_msg_id is None:
+            return None
+        async with self.db.read() as session:
+            return await MessageRepository(session).get_by_client_msg_id(
+                sender.user_id, body.client_msg_id
+            )
 
     async def append_in_transaction(
         self,

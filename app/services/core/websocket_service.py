@@ -37,6 +37,16 @@ class LocalDelivery(Protocol):
         """Queue `text` on every local connection of `user_ids`; returns how many."""
 
 
+class NoLocalConnections:
+    """`LocalDelivery` for processes that hold no sockets (Celery workers)."""
+
+    def has_connections(self) -> bool:
+        return False
+
+    def deliver(self, user_ids: Iterable[str], text: str, exclude_connection_id: str | None) -> int:
+        return 0
+
+
 class RealtimeService:
     def __init__(self, db: Database, broker: Broker, local: LocalDelivery) -> None:
         self.db = db
@@ -47,8 +57,11 @@ class RealtimeService:
         self._outgoing: asyncio.Queue[Envelope] = asyncio.Queue()
         self._publisher: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        await self.broker.start(self.dispatch)
+    async def start(self, *, subscribe: bool = True) -> None:
+        """Start publishing; with `subscribe`, also deliver the broker's events locally (a
+        Celery worker only publishes)."""
+        if subscribe:
+            await self.broker.start(self.dispatch)
         self._publisher = asyncio.create_task(self._publish_loop(), name="realtime-publisher")
 
     async def stop(self) -> None:

@@ -1,0 +1,30 @@
+"""AI interaction records of a group (its doctors, or the service key)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import ActorDep, ContainerDep
+from app.api.responses import errors
+from app.schemas.ai import AIInteractionListResponse, AIInteractionResponse
+
+router = APIRouter(prefix="/ai", tags=["ai"])
+
+
+@router.get(
+    "/interactions", response_model=AIInteractionListResponse, responses=errors(401, 403, 404, 422)
+)
+async def list_interactions(
+    actor: ActorDep,
+    container: ContainerDep,
+    group_id: Annotated[str, Query(min_length=1, max_length=64)],
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> AIInteractionListResponse:
+    records, total = await container.ai_records.list_for_group(actor, group_id, page, page_size)
+    return AIInteractionListResponse(
+        records=[AIInteractionResponse.model_validate(r) for r in records],
+        total=total,
+        page=page,
+        page_size=page_size,
+    )

@@ -1,0 +1,83 @@
+"""Handing AI records to a worker: asyncio tasks in this process, or Celery.
+
+Both are fire-and-forget from the caller's point of view: a send never waits for the AI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+CELERY_TASK_NAME = "app.tasks.ai_interaction_task.process_ai_record"
+
+
+class Dispatcher(Protocol):
+    async def dispatch(self, record_id: str) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class InProcessDispatcher:
+    """At most `concurrency` AI calls at once in this process; a record already queued here
+    is not queued twice."""
+
+    def __init__(self, process: Callable[[str], Awaitable[object]], concurrency: int) -> None:
+        self.process = process
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def dispatch(self, record_id: str) -> None:
+        if record_id in self._tasks:
+            return
+        task = asyncio.create_task(self._run(record_id), name=f"ai-{record_id}")
+        self._tasks[record_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(record_id, None))
+
+    async def _run(self, record_id: str) -> None:
+        async with self._slots:
+            try:
+                await self.process(record_id)
+            except Exception:
+                # The record stays PROCESSING; the sweeper retries it once its lease lapses.
+                logger.exception("ai record %s could not be processed", record_id)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class CeleryDispatcher:
+    """Queues `process_ai_record` on the Celery broker (off the event loop: kombu blocks)."""
+
+    def __init__(self, send_task: Callable[..., object]) -> None:
+        self.send_task = send_task
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def dispatch(self, record_id: str) -> None:
+        task = asyncio.create_task(self._send(record_id))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _send(self, record_id: str) -> None:
+        try:
+            await asyncio.to_thread(self.send_task, CELERY_TASK_NAME, args=[record_id])
+        except Exception:
+            # The record stays PENDING; the sweeper queues it again.
+            logger.exception("could not queue ai record %s on Celery", record_id)
+
+    async def stop(self) -> None:
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=5)

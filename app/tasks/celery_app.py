@@ -1,0 +1,41 @@
+"""Celery apps: `celery_app` for workers (`celery -A app.tasks.celery_app worker --pool threads
+--concurrency 64`), configured from settings when Celery first reads its configuration, and
+`create_producer` for servers, configured from the server's own settings."""
+
+from typing import Any
+
+from celery import Celery
+
+from app.config import Settings, get_settings
+
+APP_NAME = "im_service"
+
+celery_app = Celery(APP_NAME, include=["app.tasks.ai_interaction_task"])
+
+
+def configure(app: Celery, settings: Settings) -> None:
+    app.conf.update(
+        broker_url=settings.celery_broker,
+        result_backend=settings.celery_backend or None,
+        task_default_queue=settings.celery_queue,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        accept_content=["json"],
+        worker_hijack_root_logger=False,
+    )
+
+
+def create_producer(settings: Settings) -> Celery:
+    """A Celery app that only sends tasks, for a server process."""
+    producer = Celery(APP_NAME, set_as_current=False)
+    configure(producer, settings)
+    return producer
+
+
+@celery_app.on_configure.connect
+def _configure_worker(sender: Celery, **_kwargs: Any) -> None:
+    configure(sender, get_settings())
