@@ -61,6 +61,7 @@ class Container:
         if self.ai is not None:
             await self.ai.stop()
         await self.connections.close_all()
+        await self.messages.writer.stop()
         for task in self.background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -47,7 +47,11 @@ async def create_group(
 
 
 async def add_member(
-    client: httpx.AsyncClient, doctor: TestUser, group_id: str, user: TestUser, role: str | None = None
+    client: httpx.AsyncClient,
+    doctor: TestUser,
+    group_id: str,
+    user: TestUser,
+    role: str | None = None,
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {"user_id": user.user_id}
     if role is not None:

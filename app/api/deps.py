@@ -32,7 +32,7 @@ async def get_current_user(container: ContainerDep, credentials: BearerDep) -> U
     return await container.users.authenticate(credentials.credentials)
 
 
-def has_service_key(container: ContainerDep, api_key: ApiKeyDep) -> bool:
+async def has_service_key(container: ContainerDep, api_key: ApiKeyDep) -> bool:
     if api_key is None:
         return False
     if not container.tokens.is_service_key(api_key):
@@ -42,7 +42,7 @@ def has_service_key(container: ContainerDep, api_key: ApiKeyDep) -> bool:
 
 async def get_actor(container: ContainerDep, credentials: BearerDep, api_key: ApiKeyDep) -> Actor:
     """The service key when a valid one is given, else the bearer token's user."""
-    if has_service_key(container, api_key):
+    if await has_service_key(container, api_key):
         return SERVICE
     return Actor(user=await get_current_user(container, credentials))
 

@@ -11,6 +11,7 @@ from app.api.deps import ContainerDep, CurrentUser
 from app.api.responses import errors
 from app.errors import InvalidInput
 from app.schemas.message import (
+    MAX_SEQ,
     MessageCreate,
     MessageCursorResponse,
     MessageListResponse,
@@ -50,10 +51,10 @@ async def list_messages(
     user: CurrentUser,
     container: ContainerDep,
     group_id: Annotated[str, Query(min_length=1, max_length=64)],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_SEQ)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    after_seq: Annotated[int | None, Query(ge=0)] = None,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessageListResponse | MessageCursorResponse:
     if after_seq is not None and before_seq is not None:

@@ -7,7 +7,6 @@ pays only a context-variable set and a histogram observe.
 import logging
 import time
 
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.metrics import HTTP_LATENCY
@@ -52,11 +51,5 @@ class RequestContextMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
-    """The matched route's path template (low cardinality), or 'unmatched'."""
-    app = scope.get("app")
-    router = getattr(app, "router", None)
-    for route in getattr(router, "routes", []):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    """The matched route's path template (low cardinality), set on the scope by the router."""
+    return str(getattr(scope.get("route"), "path", None) or "unmatched")

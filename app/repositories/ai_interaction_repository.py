@@ -21,19 +21,30 @@ class AIInteractionRepository:
         user_message_id: str,
         ai_service_url: str,
         request_content: str,
-        status: str = AIStatus.PENDING,
     ) -> AIInteractionRecord:
+        record = self.stage(record_id, group_id, user_message_id, ai_service_url, request_content)
+        await self.session.flush()
+        return record
+
+    def stage(
+        self,
+        record_id: str,
+        group_id: str,
+        user_message_id: str,
+        ai_service_url: str,
+        request_content: str,
+    ) -> AIInteractionRecord:
+        """Add a PENDING record to the transaction without a round trip (written at flush)."""
         record = AIInteractionRecord(
             record_id=record_id,
             group_id=group_id,
             user_message_id=user_message_id,
             ai_service_url=ai_service_url,
             request_content=request_content,
-            status=status,
+            status=AIStatus.PENDING,
             attempts=0,
         )
         self.session.add(record)
-        await self.session.flush()
         return record
 
     async def get_by_id(self, record_id: str) -> AIInteractionRecord | None:

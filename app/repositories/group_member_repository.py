@@ -1,6 +1,8 @@
 """Queries on `group_members`."""
 
-from sqlalchemy import delete, func, select, update
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
@@ -32,6 +34,18 @@ class GroupMemberRepository:
             )
         )
         return result.scalar_one_or_none()
+
+    async def get_roles(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Group role of each (group_id, user_id) pair that is a membership."""
+        wanted = list(set(pairs))
+        if not wanted:
+            return {}
+        result = await self.session.execute(
+            select(GroupMember.group_id, GroupMember.user_id, GroupMember.user_role).where(
+                tuple_(GroupMember.group_id, GroupMember.user_id).in_(wanted)
+            )
+        )
+        return {(group_id, user_id): role for group_id, user_id, role in result}
 
     async def get_members_by_group(self, group_id: str) -> list[GroupMember]:
         result = await self.session.execute(

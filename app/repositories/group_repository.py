@@ -1,5 +1,7 @@
 """Queries on `groups`, including the seq counter that orders a group's messages."""
 
+from collections.abc import Iterable
+
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,20 +41,32 @@ class GroupRepository:
         return group
 
     async def next_seq(self, group_id: str) -> tuple[int, bool] | None:
-        """Bump the group's counter and return (new seq, ai_enabled); None if no such group.
+        """Bump the group's counter and return (new seq, ai_enabled); None if no such group."""
+        return await self.reserve_seqs(group_id, 1)
+
+    async def reserve_seqs(self, group_id: str, count: int) -> tuple[int, bool] | None:
+        """Advance the group's counter by `count`; return (last reserved seq, ai_enabled), so
+        the reserved seqs are last-count+1 … last. None if there is no such group.
 
         The UPDATE takes the group row's lock until the transaction ends, so concurrent
-        senders to one group queue here and their seqs commit in order.
+        writers to one group queue here and their seqs commit in order.
         """
         result = await self.session.execute(
             update(Group)
             .where(Group.group_id == group_id)
-            .values(last_seq=Group.last_seq + 1, updated_at=utcnow())
+            .values(last_seq=Group.last_seq + count, updated_at=utcnow())
             .returning(Group.last_seq, Group.ai_enabled)
             .execution_options(synchronize_session=False)
         )
         row = result.first()
         return None if row is None else (row[0], row[1])
+
+    async def existing_ids(self, group_ids: Iterable[str]) -> set[str]:
+        ids = list(set(group_ids))
+        if not ids:
+            return set()
+        result = await self.session.execute(select(Group.group_id).where(Group.group_id.in_(ids)))
+        return set(result.scalars())
 
     async def member_count(self, group_id: str) -> int:
         result = await self.session.execute(

@@ -1,6 +1,6 @@
 """Queries on `messages`: insert, idempotency look-up, page and cursor reads, unread counts."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +49,24 @@ class MessageRepository:
             )
         )
         return result.scalar_one_or_none()
+
+    async def get_by_client_msg_ids(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], Message]:
+        """Messages already stored under each (from_user_id, client_msg_id)."""
+        wanted = list(set(keys))
+        if not wanted:
+            return {}
+        result = await self.session.execute(
+            select(Message).where(tuple_(Message.from_user_id, Message.client_msg_id).in_(wanted))
+        )
+        return {(m.from_user_id, m.client_msg_id or ""): m for m in result.scalars()}
+
+    async def create_many(self, messages: list[Message]) -> list[Message]:
+        """Insert several messages in one statement."""
+        self.session.add_all(messages)
+        await self.session.flush()
+        return messages
 
     async def get_by_group(
         self, group_id: str, page: int, page_size: int

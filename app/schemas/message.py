@@ -8,6 +8,8 @@ from app.models.enums import MessageType, UserRole
 from app.schemas.common import StrictRequest
 
 MAX_CONTENT_LENGTH = 5000
+MAX_SEQ = 2**31 - 1
+"""The largest seq (an INTEGER column): larger cursors and pages are 422, not a database error."""
 GroupIdField = Field(min_length=1, max_length=64)
 ClientMsgIdField = Field(default=None, min_length=1, max_length=64)
 

@@ -5,13 +5,13 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter
 
 from app.schemas.common import StrictRequest
-from app.schemas.message import MAX_CONTENT_LENGTH, ClientMsgIdField, GroupIdField
+from app.schemas.message import MAX_CONTENT_LENGTH, MAX_SEQ, ClientMsgIdField, GroupIdField
 
 MAX_SYNC_GROUPS = 500
 
 
 GroupKey = Annotated[str, Field(min_length=1, max_length=64)]
-SeenSeq = Annotated[int, Field(ge=0)]
+SeenSeq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 
 
 class SendMessageEvent(StrictRequest):

@@ -148,7 +148,9 @@ class ProtocolSession:
             return
         client_msg_id = _client_msg_id(raw)
         extra = {"client_msg_id": client_msg_id} if client_msg_id is not None else {}
-        if not isinstance(raw, dict) or raw.get("type") not in CLIENT_EVENT_TYPES:
+        event_type = raw.get("type") if isinstance(raw, dict) else None
+        # Checked as a string first: an unhashable `type` (a list) must not crash the loop.
+        if not isinstance(event_type, str) or event_type not in CLIENT_EVENT_TYPES:
             self.error("UNKNOWN_TYPE", "Unknown or missing event type", **extra)
             return
         try:

@@ -47,7 +47,7 @@ class Connection:
             # No time limit: the close frame queues behind the bytes the peer has not read yet,
             # and a stalled client that later drains them must still learn why (4008).
             self._closing = asyncio.create_task(
-                self.close(CLOSE_SLOW_CONSUMER, "queue full", timeout=None)
+                self.close(CLOSE_SLOW_CONSUMER, "queue full", grace=None)
             )
             return False
         return True
@@ -64,15 +64,15 @@ class Connection:
             self.closed.set()
 
     async def close(
-        self, code: int = 1000, reason: str = "", *, timeout: float | None = CLOSE_TIMEOUT
+        self, code: int = 1000, reason: str = "", *, grace: float | None = CLOSE_TIMEOUT
     ) -> None:
-        """Stop writing and send a close frame; `timeout=None` waits until it can be written."""
+        """Stop writing and send a close frame; `grace=None` waits until it can be written."""
         if self.closed.is_set():
             return
         self.closed.set()
         await self.stop_writer()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), timeout)
+            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), grace)
 
     async def stop_writer(self) -> None:
         if self._writer is not None and not self._writer.done():

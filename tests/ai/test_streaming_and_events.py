@@ -44,6 +44,7 @@ async def test_openai_stream_deltas_arrive_before_the_final_message(
         "type": "ai_status",
         "group_id": chat.group_id,
         "record_id": events[1]["record_id"],
+        "user_message_id": events[0]["message"]["message_id"],
         "status": "PROCESSING",
     }
     deltas = [e["delta"] for e in events if e["type"] == "ai_reply_delta"]
@@ -52,7 +53,8 @@ async def test_openai_stream_deltas_arrive_before_the_final_message(
     assert final > max(i for i, k in enumerate(kinds) if k == "ai_reply_delta")
     assert events[final]["message"]["msg_content"] == "Rest and drink water."
     assert events[final]["message"]["from_user_role"] == "AI_ASSISTANT"
-    assert kinds[-1] == "ai_status"
+    assert events[-1]["status"] == "SUCCESS"
+    assert events[-1]["ai_message_id"] == events[final]["message"]["message_id"]
     request = ai_stub.received[0]
     assert request.path == "/v1/chat/completions"
     assert request.body["stream"] is True

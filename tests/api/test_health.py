@@ -6,7 +6,6 @@ from sqlalchemy import text
 
 from app.config import Settings
 from app.main import create_app
-
 from tests.factories import create_user
 
 

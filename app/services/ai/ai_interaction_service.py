@@ -42,6 +42,7 @@ PENDING_GRACE_SECONDS = 10.0
 class AIRequest:
     record_id: str
     group_id: str
+    user_message_id: str
     message: str
     history: list[Turn]
 
@@ -105,7 +106,7 @@ class AIInteractionService:
                 record_id, stored.message.message_id, reply, duration_ms, attempts
             )
         await self.messages.publish_stored(stored)
-        self._status(request, AIStatus.SUCCESS)
+        self._status(request, AIStatus.SUCCESS, ai_message_id=stored.message.message_id)
         AI_CALLS.labels(AIStatus.SUCCESS).inc()
         AI_LATENCY.observe(duration_ms / 1000)
         logger.info(
@@ -129,7 +130,9 @@ class AIInteractionService:
             history = [self._turn(m.from_user_role, name, m.msg_content) for m, name in rows]
             body = {"message": message.msg_content, "history": [t.__dict__ for t in history]}
             await records.set_request(record_id, json.dumps(body, ensure_ascii=False))
-        return AIRequest(record_id, message.group_id, message.msg_content, history)
+        return AIRequest(
+            record_id, message.group_id, message.message_id, message.msg_content, history
+        )
 
     @staticmethod
     def _turn(role: str, username: str, content: str) -> Turn:
@@ -155,6 +158,7 @@ class AIInteractionService:
                         "type": "ai_reply_delta",
                         "group_id": request.group_id,
                         "record_id": request.record_id,
+                        "user_message_id": request.user_message_id,
                         "delta": delta,
                     },
                 )
@@ -201,15 +205,16 @@ class AIInteractionService:
         AI_LATENCY.observe(duration_ms / 1000)
         logger.warning("ai record %s failed after %d attempts", request.record_id, attempts)
 
-    def _status(self, request: AIRequest, status: AIStatus, error: str | None = None) -> None:
+    def _status(self, request: AIRequest, status: AIStatus, **extra: str) -> None:
+        """`ai_status` to the group; FAILED carries `error`, SUCCESS the reply's message id."""
         event = {
             "type": "ai_status",
             "group_id": request.group_id,
             "record_id": request.record_id,
+            "user_message_id": request.user_message_id,
             "status": status.value,
+            **extra,
         }
-        if error is not None:
-            event["error"] = error
         self.events.send_message_to_group(request.group_id, event)
 
     async def requeue_unfinished(self) -> list[str]:

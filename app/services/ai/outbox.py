@@ -35,7 +35,7 @@ class AIOutboxHook:
         ):
             return None
         record_id = generate_record_id()
-        await AIInteractionRepository(session).create(
+        AIInteractionRepository(session).stage(
             record_id,
             message.group_id,
             message.message_id,

@@ -27,7 +27,8 @@ from app.schemas.group import (
 from app.schemas.message import MessageResponse
 from app.services.core.actor import Actor
 from app.services.core.events import EventSink, membership_event
-from app.services.core.message_service import MessageService, SendResult
+from app.services.core.message_service import MessageService
+from app.services.core.message_writer import SendResult
 from app.services.core.permissions import require_group, require_group_admin, require_member
 from app.utils.id_generator import generate_group_id
 
@@ -235,6 +236,8 @@ class GroupService:
             rows = await members.get_members_by_group(group_id)
             users = await UserRepository(session).get_many(m.user_id for m in rows)
         online = await self.presence.online(users)
+        if self.assistant_user_id is not None:
+            online.add(self.assistant_user_id)  # the assistant answers whenever the AI layer runs
         return [
             GroupMemberResponse(
                 user_id=m.user_id,

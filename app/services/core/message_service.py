@@ -1,17 +1,16 @@
 """Sending and reading messages: membership, the per-group seq, idempotency, read marks.
 
-Every store happens in one write transaction that locks the group row for the seq; events and
-message hooks' after-commit work run only once the commit has succeeded.
+Every store happens in a write transaction that locks the group row for the seq (user sends go
+through the group-commit writer in message_writer.py); events and message hooks' after-commit
+work run only once the commit has succeeded.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import Database
@@ -23,13 +22,13 @@ from app.repositories.group_repository import GroupRepository
 from app.repositories.message_repository import MessageRepository
 from app.schemas.message import MessageCreate
 from app.services.core.events import EventSink, message_event, read_event
+from app.services.core.message_writer import AfterCommit, MessageWriter, SendResult
 from app.services.core.permissions import require_group, require_member
 from app.services.core.rate_limit import RateLimiter
 from app.utils.id_generator import generate_message_id
 
 logger = logging.getLogger(__name__)
 
-AfterCommit = Callable[[], Awaitable[None]]
 SYNC_PAGE_LIMIT = 200
 
 
@@ -38,13 +37,6 @@ class MessageHook(Protocol):
         self, session: AsyncSession, message: Message, *, ai_enabled: bool
     ) -> AfterCommit | None:
         """Runs inside the send transaction; may write rows and return after-commit work."""
-
-
-@dataclass(frozen=True)
-class SendResult:
-    message: Message
-    created: bool
-    after_commit: tuple[AfterCommit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +51,7 @@ class MessageService:
         self.events = events
         self.rate_limiter = rate_limiter
         self.hooks: list[MessageHook] = []
+        self.writer = MessageWriter(db, self._run_hooks, self.publish_stored)
 
     def add_hook(self, hook: MessageHook) -> None:
         """Plug in a layer (the AI) that reacts to every stored message."""
@@ -75,7 +68,7 @@ class MessageService:
         """
         try:
             async with self.rate_limiter.attempt(sender.user_id) as attempt:
-                result = await self._store_user_message(sender, body)
+                result = await self.writer.submit(sender, body, connection_id)
                 if result.created:
                     attempt.count()
         except RateLimited:
@@ -85,40 +78,23 @@ class MessageService:
             if original is None:
                 raise
             return SendResult(original, created=False)
-        if result.created:
-            await self.publish_stored(result, exclude_connection_id=connection_id)
         return result
 
-    async def _store_user_message(self, sender: User, body: MessageCreate) -> SendResult:
-        try:
-            async with self.db.write() as session, session.begin():
-                messages = MessageRepository(session)
-                if body.client_msg_id is not None:
-                    original = await messages.get_by_client_msg_id(
-                        sender.user_id, body.client_msg_id
-                    )
-                    if original is not None:
-                        return SendResult(original, created=False)
-                member = await require_member(
-                    GroupRepository(session),
-                    GroupMemberRepository(session),
-                    body.group_id,
-                    sender.user_id,
-                )
-                return await self.append_in_transaction(
-                    session,
-                    group_id=body.group_id,
-                    sender_id=sender.user_id,
-                    sender_role=member.user_role,
-                    content=body.content,
-                    client_msg_id=body.client_msg_id,
-                )
-        except IntegrityError:
-            # A concurrent retry with the same client_msg_id committed first.
-            original = await self._find_replay(sender, body)
-            if original is None:
-                raise
-            return SendResult(original, created=False)
+    async def _run_hooks(
+        self, session: AsyncSession, message: Message, ai_enabled: bool
+    ) -> AfterCommit | None:
+        work = [
+            await hook.on_stored(session, message, ai_enabled=ai_enabled) for hook in self.hooks
+        ]
+        pending = [item for item in work if item is not None]
+        if not pending:
+            return None
+
+        async def run_all() -> None:
+            for item in pending:
+                await item()
+
+        return run_all
 
     async def _find_replay(self, sender: User, body: MessageCreate) -> Message | None:
         """The message `sender` already stored under `body.client_msg_id`, if any."""

@@ -1,6 +1,7 @@
 """Users: sign-up, profiles, system-role changes, tokens, and the one AI assistant user."""
 
 import logging
+import time
 
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +17,8 @@ from app.utils.id_generator import generate_user_id
 logger = logging.getLogger(__name__)
 
 AI_ASSISTANT_USER_ID = "user_ai_assistant"
+USER_CACHE_SECONDS = 30.0
+USER_CACHE_SIZE = 50_000
 
 
 class UserService:
@@ -23,6 +26,7 @@ class UserService:
         self.db = db
         self.tokens = tokens
         self.registration_open = registration_open
+        self._cache: dict[str, tuple[float, User]] = {}
 
     async def create_user(self, body: UserCreate, *, service_key: bool) -> tuple[User, IssuedToken]:
         """Register a user and issue their first token. Needs the service key when
@@ -48,12 +52,23 @@ class UserService:
         return user
 
     async def authenticate(self, token: str) -> User:
-        """The user a bearer token names; Unauthorized if the token or the user is gone."""
+        """The user a bearer token names; Unauthorized if the token or the user is gone.
+
+        Users are cached for `USER_CACHE_SECONDS` so a request does not pay a database round
+        trip to learn who is calling; a role change on another instance shows within that time.
+        """
         user_id = self.tokens.verify(token)
+        cached = self._cache.get(user_id)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
         async with self.db.read() as session:
             user = await UserRepository(session).get_by_id(user_id)
         if user is None:
             raise Unauthorized("Token subject no longer exists", code="INVALID_TOKEN")
+        if len(self._cache) >= USER_CACHE_SIZE:
+            self._cache.clear()
+        self._cache[user_id] = (now + USER_CACHE_SECONDS, user)
         return user
 
     async def update_user_role(self, actor: Actor, user_id: str, new_role: str) -> User:
@@ -69,6 +84,7 @@ class UserService:
                 raise NotFound(f"User {user_id} not found", code="USER_NOT_FOUND")
             user.user_role = new_role
             await repo.update(user)
+        self._cache.pop(user_id, None)
         logger.info("user %s system role set to %s", user_id, new_role)
         return user
 

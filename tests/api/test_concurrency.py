@@ -1,0 +1,67 @@
+"""Concurrent sends (SPEC §3): per-group seqs are dense and unique; idempotency survives races."""
+
+import asyncio
+
+import httpx
+
+from tests.factories import add_member, consultation, create_user, list_messages, send
+
+SENDERS = 64
+
+
+async def test_concurrent_sends_get_a_dense_range_of_seqs(client: httpx.AsyncClient) -> None:
+    room = await consultation(client)
+    other = await create_user(client, "PATIENT")
+    await add_member(client, room.doctor, room.group_id, other)  # seq 2
+    authors = (room.doctor, room.patient, other)
+    responses = await asyncio.wait_for(
+        asyncio.gather(
+            *(send(client, authors[n % 3], room.group_id, f"burst {n}") for n in range(SENDERS))
+        ),
+        timeout=60,
+    )
+    assert [r.status_code for r in responses] == [201] * SENDERS
+    got = sorted(r.json()["seq"] for r in responses)
+    assert got == list(range(3, 3 + SENDERS))
+    assert len({r.json()["message_id"] for r in responses}) == SENDERS
+
+    stored = await list_messages(client, room.doctor, room.group_id, after_seq=0, limit=200)
+    assert [m["seq"] for m in stored.json()["messages"]] == list(range(1, 3 + SENDERS))
+    group = await client.get(f"/api/group/{room.group_id}", headers=room.doctor.headers)
+    assert group.json()["last_seq"] == 2 + SENDERS
+
+
+async def test_concurrent_sends_to_different_groups_number_each_group(
+    client: httpx.AsyncClient,
+) -> None:
+    rooms = [await consultation(client) for _ in range(4)]
+    responses = await asyncio.wait_for(
+        asyncio.gather(
+            *(send(client, room.patient, room.group_id, f"{n}") for n in range(8) for room in rooms)
+        ),
+        timeout=60,
+    )
+    assert all(r.status_code == 201 for r in responses)
+    for room in rooms:
+        seqs = sorted(r.json()["seq"] for r in responses if r.json()["group_id"] == room.group_id)
+        assert seqs == list(range(2, 10))
+
+
+async def test_concurrent_retries_of_one_client_msg_id_store_it_once(
+    client: httpx.AsyncClient,
+) -> None:
+    room = await consultation(client)
+    responses = await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                send(client, room.patient, room.group_id, "tap tap", client_msg_id="double-tap")
+                for _ in range(16)
+            )
+        ),
+        timeout=60,
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 15 + [201]
+    assert len({r.json()["message_id"] for r in responses}) == 1
+    listing = await list_messages(client, room.doctor, room.group_id)
+    assert listing.json()["total"] == 2
