@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 APP_VERSION = "0.1.0"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 DEFAULT_DATA_DIR = Path("data")
+MIN_SECRET_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -78,6 +79,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().startswith("["):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and 0 < len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (or unset)")
         return value
 
     @field_validator("database_url")

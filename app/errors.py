@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
@@ -86,6 +86,10 @@ def as_app_error(exc: BaseException) -> AppError | None:
     """The domain error for `exc`, or None if it is an unexpected fault (a 500)."""
     if isinstance(exc, AppError):
         return exc
+    if isinstance(exc, DataError):
+        return InvalidInput(
+            "A value is out of range or has invalid characters", code="INVALID_VALUE"
+        )
     if isinstance(exc, UNAVAILABLE) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
         return UpstreamUnavailable(
             "The database is unavailable; retry shortly", code="DATABASE_UNAVAILABLE"

@@ -7,16 +7,20 @@ from pathlib import Path
 from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 from app.api import ai, auth, group, message, ops, user
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
+from app.api.responses import errors
 from app.config import APP_VERSION, Settings, get_settings
 from app.dependencies import build_container
 from app.utils.logger import configure_logging
 from app.websocket.handler import handle_connection
 
 STATIC_DIR = Path(__file__).parent / "static"
+API_PATHS = ("/api/", "/ws/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=APP_VERSION,
         description="Group chat for medical consultation, with an optional AI assistant.",
         lifespan=lifespan,
+        responses=errors(400, 413, 422, 500, 503),
     )
     install_error_handlers(app)
     for router in (user.router, auth.router, group.router, message.router, ai.router):
@@ -58,5 +63,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestContextMiddleware)
     if STATIC_DIR.is_dir():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
+        app.router.routes.append(
+            WebClientMount("/", app=StaticFiles(directory=STATIC_DIR, html=True), name="web")
+        )
     return app
+
+
+class WebClientMount(Mount):
+    """The web client at `/`, which never answers for API paths: an unknown API path or a
+    wrong method on an API route gets the API's own 404 / 405 envelope, not a static file's."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope.get("path", "").startswith(API_PATHS):
+            return Match.NONE, {}
+        return super().matches(scope)

@@ -7,6 +7,8 @@ from fastapi import APIRouter, Query
 from app.api.deps import ActorDep, ContainerDep
 from app.api.responses import errors
 from app.schemas.ai import AIInteractionListResponse, AIInteractionResponse
+from app.schemas.common import GroupIdQuery
+from app.schemas.message import MAX_SEQ
 
 router = APIRouter(prefix="/ai", tags=["ai"])
 
@@ -17,8 +19,8 @@ router = APIRouter(prefix="/ai", tags=["ai"])
 async def list_interactions(
     actor: ActorDep,
     container: ContainerDep,
-    group_id: Annotated[str, Query(min_length=1, max_length=64)],
-    page: Annotated[int, Query(ge=1)] = 1,
+    group_id: GroupIdQuery,
+    page: Annotated[int, Query(ge=1, le=MAX_SEQ)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AIInteractionListResponse:
     records, total = await container.ai_records.list_for_group(actor, group_id, page, page_size)

@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -71,18 +72,22 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     for known in (AppError, *UNAVAILABLE):
-        app.add_exception_handler(known, _on_any)
-    app.add_exception_handler(Exception, _on_any)
+        app.add_exception_handler(known, _on_known)
 
 
-async def _on_any(request: Request, exc: Exception) -> JSONResponse:
+async def _on_known(request: Request, exc: Exception) -> JSONResponse:
+    """Domain errors and an unreachable database; anything else reaches `internal_error`."""
     error = as_app_error(exc)
-    if error is not None:
-        if error.http_status >= 500:
-            logger.warning("%s %s: %s", request.method, request.url.path, error.code)
-        return error_response(error)
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(
-        envelope("INTERNAL_ERROR", "Internal server error", {"request_id": request_id_var.get()}),
-        status_code=500,
+    if error is None:
+        raise exc
+    if error.http_status >= 500:
+        method = getattr(request, "method", "WEBSOCKET")
+        logger.warning("%s %s: %s", method, request.url.path, error.code)
+    return error_response(error)
+
+
+def internal_error_body() -> bytes:
+    """The 500 envelope: no detail of the fault, only the request id to quote."""
+    return orjson.dumps(
+        envelope("INTERNAL_ERROR", "Internal server error", {"request_id": request_id_var.get()})
     )

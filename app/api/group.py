@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from app.api.deps import ActorDep, ContainerDep, CurrentUser
 from app.api.responses import errors
+from app.schemas.common import IdPath
 from app.schemas.group import (
     GroupCreate,
     GroupMemberAdd,
@@ -34,13 +35,13 @@ async def list_groups(user: CurrentUser, container: ContainerDep) -> list[GroupS
 
 
 @router.get("/{group_id}", response_model=GroupResponse, responses=errors(401, 403, 404))
-async def get_group(group_id: str, user: CurrentUser, container: ContainerDep) -> GroupResponse:
+async def get_group(group_id: IdPath, user: CurrentUser, container: ContainerDep) -> GroupResponse:
     return await container.groups.get_group(user, group_id)
 
 
 @router.patch("/{group_id}", response_model=GroupResponse, responses=errors(401, 403, 404, 422))
 async def update_group(
-    group_id: str, body: GroupUpdate, actor: ActorDep, container: ContainerDep
+    group_id: IdPath, body: GroupUpdate, actor: ActorDep, container: ContainerDep
 ) -> GroupResponse:
     return await container.groups.update_group(actor, group_id, body)
 
@@ -52,7 +53,7 @@ async def update_group(
     responses=errors(401, 403, 404, 409, 422),
 )
 async def add_member(
-    group_id: str, body: GroupMemberAdd, actor: ActorDep, container: ContainerDep
+    group_id: IdPath, body: GroupMemberAdd, actor: ActorDep, container: ContainerDep
 ) -> GroupMemberResponse:
     return await container.groups.add_member(actor, group_id, body)
 
@@ -61,7 +62,7 @@ async def add_member(
     "/{group_id}/members", response_model=list[GroupMemberResponse], responses=errors(401, 403, 404)
 )
 async def list_members(
-    group_id: str, user: CurrentUser, container: ContainerDep
+    group_id: IdPath, user: CurrentUser, container: ContainerDep
 ) -> list[GroupMemberResponse]:
     return await container.groups.get_group_members(user, group_id)
 
@@ -73,7 +74,7 @@ async def list_members(
     responses=errors(401, 403, 404),
 )
 async def remove_member(
-    group_id: str, user_id: str, actor: ActorDep, container: ContainerDep
+    group_id: IdPath, user_id: IdPath, actor: ActorDep, container: ContainerDep
 ) -> Response:
     await container.groups.remove_member(actor, group_id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.api.deps import ContainerDep, CurrentUser
 from app.api.responses import errors
 from app.errors import InvalidInput
+from app.schemas.common import GroupIdQuery, IdPath
 from app.schemas.message import (
     MAX_SEQ,
     MessageCreate,
@@ -50,7 +51,7 @@ async def send_message(
 async def list_messages(
     user: CurrentUser,
     container: ContainerDep,
-    group_id: Annotated[str, Query(min_length=1, max_length=64)],
+    group_id: GroupIdQuery,
     page: Annotated[int, Query(ge=1, le=MAX_SEQ)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
@@ -85,6 +86,6 @@ async def mark_read(body: ReadMark, user: CurrentUser, container: ContainerDep) 
 
 @router.get("/{message_id}", response_model=MessageResponse, responses=errors(401, 403, 404))
 async def get_message(
-    message_id: str, user: CurrentUser, container: ContainerDep
+    message_id: IdPath, user: CurrentUser, container: ContainerDep
 ) -> MessageResponse:
     return MessageResponse.model_validate(await container.messages.get_message(user, message_id))

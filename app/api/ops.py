@@ -6,11 +6,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.deps import ContainerDep
 from app.config import APP_VERSION
+from app.schemas.health import HealthResponse
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health", summary="Liveness and dependencies (503 when degraded)")
+@router.get(
+    "/health",
+    summary="Liveness and dependencies (503 when degraded)",
+    response_model=HealthResponse,
+    responses={503: {"model": HealthResponse, "description": "A dependency is down"}},
+)
 async def health(container: ContainerDep) -> JSONResponse:
     database = await container.database_ok()
     broker = await container.broker_ok()

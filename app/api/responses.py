@@ -13,6 +13,7 @@ DESCRIPTIONS = {
     413: "Payload too large",
     422: "Validation error",
     429: "Rate limited (see Retry-After)",
+    500: "Unexpected server error (the body carries the request id)",
     503: "A dependency is unavailable",
 }
 

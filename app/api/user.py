@@ -4,6 +4,7 @@ from fastapi import APIRouter, status
 
 from app.api.deps import ActorDep, ContainerDep, CurrentUser, ServiceKey
 from app.api.responses import errors
+from app.schemas.common import IdPath
 from app.schemas.user import UserCreate, UserResponse, UserUpdate, UserWithToken
 
 router = APIRouter(prefix="/user", tags=["users"])
@@ -13,7 +14,7 @@ router = APIRouter(prefix="/user", tags=["users"])
     "/create",
     status_code=status.HTTP_201_CREATED,
     response_model=UserWithToken,
-    responses=errors(403, 422),
+    responses=errors(401, 403, 422),
     summary="Register a user and get an access token",
 )
 async def create_user(
@@ -31,7 +32,7 @@ async def get_me(user: CurrentUser) -> UserResponse:
 
 
 @router.get("/{user_id}", response_model=UserResponse, responses=errors(401, 404))
-async def get_user(user_id: str, _user: CurrentUser, container: ContainerDep) -> UserResponse:
+async def get_user(user_id: IdPath, _user: CurrentUser, container: ContainerDep) -> UserResponse:
     return UserResponse.model_validate(await container.users.get_user(user_id))
 
 
@@ -42,7 +43,7 @@ async def get_user(user_id: str, _user: CurrentUser, container: ContainerDep) ->
     summary="Change a user's system role (service key)",
 )
 async def update_role(
-    user_id: str, body: UserUpdate, actor: ActorDep, container: ContainerDep
+    user_id: IdPath, body: UserUpdate, actor: ActorDep, container: ContainerDep
 ) -> UserResponse:
     user = await container.users.update_user_role(actor, user_id, body.user_role)
     return UserResponse.model_validate(user)

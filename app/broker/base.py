@@ -4,6 +4,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 Envelope = dict[str, Any]
+RESUBSCRIBED = "resubscribed"
+"""The kind (`k`) of the envelope a broker hands its handler after reconnecting: whatever was
+published meanwhile is lost, so per-instance caches must be dropped."""
 EnvelopeHandler = Callable[[Envelope], Awaitable[None]]
 
 

@@ -13,7 +13,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from app.broker.base import BrokerUnavailable, Envelope, EnvelopeHandler
+from app.broker.base import RESUBSCRIBED, BrokerUnavailable, Envelope, EnvelopeHandler
 
 logger = logging.getLogger(__name__)
 RECONNECT_MAX_DELAY = 5.0
@@ -35,6 +35,7 @@ class RedisBroker:
 
     async def _listen(self, handler: EnvelopeHandler) -> None:
         delay = 0.1
+        reconnecting = False
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
@@ -42,6 +43,9 @@ class RedisBroker:
                 self._subscribed.set()
                 delay = 0.1
                 logger.info("broker subscribed to %s", self.channel)
+                if reconnecting:
+                    await handler({"k": RESUBSCRIBED})
+                reconnecting = True
                 async for item in pubsub.listen():
                     if item.get("type") != "message":
                         continue

@@ -22,6 +22,7 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
         return _sqlite_engine(settings, database_url)
     return create_async_engine(
         database_url,
+        hide_parameters=True,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_pre_ping=True,
@@ -39,7 +40,7 @@ def _sqlite_engine(settings: Settings, url: str) -> AsyncEngine:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         extra["pool_size"] = settings.database_pool_size
         extra["max_overflow"] = settings.database_max_overflow
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **extra)
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **extra)
     _install_sqlite_hooks(engine)
     return engine
 

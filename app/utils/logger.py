@@ -5,6 +5,7 @@ A request id lives in a context variable and is stamped on every record. Callers
 """
 
 import logging
+import re
 import sys
 from contextvars import ContextVar
 
@@ -16,9 +17,19 @@ CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(messag
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"
 
 
+TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"']+")
+
+
 class RequestIdFilter(logging.Filter):
+    """Stamps the request id, and blanks access tokens that a URL carries into a line
+    (uvicorn logs each WebSocket handshake with its query string)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg = TOKEN_IN_URL.sub(r"\1***", message)
+            record.args = None
         return True
 
 

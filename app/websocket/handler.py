@@ -44,9 +44,21 @@ def _dumps(event: dict[str, Any]) -> str:
 
 async def handle_connection(websocket: WebSocket, user_id: str, container: Container) -> None:
     """Serve one socket: refuse a bad token before any data, then run the event loop."""
-    user = await _authenticate(websocket, user_id, container)
+    try:
+        user = await _authenticate(websocket, user_id, container)
+    except Exception as exc:
+        error = as_app_error(exc)
+        if error is None or error.http_status != 503:
+            raise
+        # The database is unreachable: "come back later", not "sign in again".
+        await websocket.accept()
+        await websocket.close(code=CLOSE_TRY_LATER, reason="service unavailable")
+        return
     if user is None:
-        await websocket.close(code=CLOSE_UNAUTHORIZED)
+        # Accept-then-close rather than a 403 handshake: browsers report a refused handshake
+        # as a bare 1006, indistinguishable from "server down"; 4401 tells them to sign in.
+        await websocket.accept()
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="invalid token")
         return
     if container.connections.is_full():
         await websocket.accept()
@@ -103,8 +115,11 @@ class ProtocolSession:
                 "server_time": datetime.now(UTC).isoformat(),
             }
         )
-        if await self.container.presence.connect(self.user.user_id, self.connection.id):
-            await self._announce_presence(online=True)
+        try:
+            if await self.container.presence.connect(self.user.user_id, self.connection.id):
+                await self._announce_presence(online=True)
+        except Exception as exc:  # presence is best effort; the socket works without it
+            logger.warning("presence update for %s failed: %r", self.user.user_id, exc)
 
     async def on_close(self) -> None:
         try:
@@ -146,8 +161,7 @@ class ProtocolSession:
         except orjson.JSONDecodeError:
             self.error("INVALID_JSON", "Frame is not valid JSON")
             return
-        client_msg_id = _client_msg_id(raw)
-        extra = {"client_msg_id": client_msg_id} if client_msg_id is not None else {}
+        extra = _echo_fields(raw)
         event_type = raw.get("type") if isinstance(raw, dict) else None
         # Checked as a string first: an unhashable `type` (a list) must not crash the loop.
         if not isinstance(event_type, str) or event_type not in CLIENT_EVENT_TYPES:
@@ -227,9 +241,13 @@ class ProtocolSession:
         self.reply({"type": "pong"})
 
 
-def _client_msg_id(raw: object) -> str | None:
+def _echo_fields(raw: object) -> dict[str, str]:
+    """`client_msg_id` and `group_id` of a frame, echoed in its error so a client can tell
+    which send or which group the error is about."""
+    echoed: dict[str, str] = {}
     if isinstance(raw, dict):
-        value = raw.get("client_msg_id")
-        if isinstance(value, str) and len(value) <= 64:
-            return value
-    return None
+        for name in ("client_msg_id", "group_id"):
+            value = raw.get(name)
+            if isinstance(value, str) and 0 < len(value) <= 64:
+                echoed[name] = value
+    return echoed

@@ -44,10 +44,12 @@ class Connection:
         except asyncio.QueueFull:
             WS_CLOSED_SLOW.inc()
             logger.info("connection %s of %s too slow; closing 4008", self.id, self.user_id)
+            # Closed at once, so the frames that follow are dropped without closing it again.
+            self.closed.set()
             # No time limit: the close frame queues behind the bytes the peer has not read yet,
             # and a stalled client that later drains them must still learn why (4008).
             self._closing = asyncio.create_task(
-                self.close(CLOSE_SLOW_CONSUMER, "queue full", grace=None)
+                self._send_close(CLOSE_SLOW_CONSUMER, "queue full", grace=None)
             )
             return False
         return True
@@ -66,10 +68,14 @@ class Connection:
     async def close(
         self, code: int = 1000, reason: str = "", *, grace: float | None = CLOSE_TIMEOUT
     ) -> None:
-        """Stop writing and send a close frame; `grace=None` waits until it can be written."""
+        """Stop writing and send a close frame, once."""
         if self.closed.is_set():
             return
         self.closed.set()
+        await self._send_close(code, reason, grace=grace)
+
+    async def _send_close(self, code: int, reason: str, *, grace: float | None) -> None:
+        """`grace=None` waits as long as it takes the peer to make room for the frame."""
         await self.stop_writer()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.websocket.close(code=code, reason=reason), grace)

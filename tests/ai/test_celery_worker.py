@@ -44,7 +44,7 @@ def _worker_env(settings: Settings) -> dict[str, str]:
             "BROKER_URL": settings.broker_url,
             "REDIS_PREFIX": settings.redis_prefix,
             "CELERY_QUEUE": settings.celery_queue,
-            "SECRET_KEY": "unused-by-workers",
+            "SECRET_KEY": "unused-by-celery-workers",
             "AI_ENABLED": "true",
             "AI_WORKER": "celery",
             "AI_PROVIDER": settings.ai_provider,

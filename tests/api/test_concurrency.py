@@ -4,6 +4,8 @@ import asyncio
 
 import httpx
 
+from app.config import Settings
+from app.main import create_app
 from tests.factories import add_member, consultation, create_user, list_messages, send
 
 SENDERS = 64
@@ -65,3 +67,31 @@ async def test_concurrent_retries_of_one_client_msg_id_store_it_once(
     assert len({r.json()["message_id"] for r in responses}) == 1
     listing = await list_messages(client, room.doctor, room.group_id)
     assert listing.json()["total"] == 2
+
+
+async def test_two_instances_racing_one_client_msg_id_store_it_once(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Two server instances on one database: a retry that lands on the other instance while the
+    first send is in flight still resolves to the one stored message."""
+    room = await consultation(client)
+    second = create_app(settings)
+    async with second.router.lifespan_context(second):
+        transport = httpx.ASGITransport(app=second)
+        async with httpx.AsyncClient(transport=transport, base_url="http://second") as other:
+            for attempt in range(5):
+                key = f"cross-instance-{attempt}"
+                responses = await asyncio.wait_for(
+                    asyncio.gather(
+                        *(
+                            send(http, room.patient, room.group_id, "hello", client_msg_id=key)
+                            for _ in range(6)
+                            for http in (client, other)
+                        )
+                    ),
+                    timeout=60,
+                )
+                assert sorted(r.status_code for r in responses) == [200] * 11 + [201]
+                assert len({r.json()["message_id"] for r in responses}) == 1
+    listing = await list_messages(client, room.doctor, room.group_id, after_seq=0, limit=200)
+    assert [m["seq"] for m in listing.json()["messages"]] == list(range(1, 7))

@@ -1,12 +1,13 @@
 """The published contract: OpenAPI lists every SPEC §5 route with both security schemes, and
 every error (validation included) uses the one envelope."""
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.factories import assert_error, create_user
+from tests.factories import assert_error, consultation, create_user
 
 SPEC_ROUTES = [
     ("post", "/api/user/create"),
@@ -104,3 +105,69 @@ async def test_non_json_body_is_a_422_envelope(client: httpx.AsyncClient) -> Non
         headers={"Content-Type": "application/x-www-form-urlencoded", **user.headers},
     )
     assert_error(response, 422, "VALIDATION_ERROR")
+
+
+async def test_oversized_request_bodies_are_413(client: httpx.AsyncClient) -> None:
+    """A body far beyond any valid request is refused before it is parsed, in the envelope."""
+    user = await create_user(client)
+    huge = b'{"group_id": "g", "content": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    response = await client.post(
+        "/api/message/send",
+        content=huge,
+        headers={"Content-Type": "application/json", **user.headers},
+    )
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"group_id": "g", "content": "'
+        for _ in range(64):
+            yield b"x" * 65536
+        yield b'"}'
+
+    streamed = await client.post(
+        "/api/message/send",
+        content=chunks(),
+        headers={"Content-Type": "application/json", **user.headers},
+    )
+    assert_error(streamed, 413, "PAYLOAD_TOO_LARGE")
+    # A large but plausible body is still read (and judged on its content).
+    near = await client.post(
+        "/api/message/send",
+        json={"group_id": "g", "content": "x" * 6000},
+        headers=user.headers,
+    )
+    assert_error(near, 422, "VALIDATION_ERROR")
+
+
+async def test_oversized_bodies_are_413_on_a_real_server(live_client: httpx.AsyncClient) -> None:
+    user = await create_user(live_client)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 65536
+
+    for content in (b"x" * (3 * 1024 * 1024), chunks()):
+        response = await live_client.post(
+            "/api/message/send",
+            content=content,
+            headers={"Content-Type": "application/json", **user.headers},
+        )
+        assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert (await live_client.get("/health")).status_code == 200
+
+
+async def test_a_chunked_body_within_the_limit_is_read(live_client: httpx.AsyncClient) -> None:
+    room = await consultation(live_client)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"group_id": "' + room.group_id.encode()
+        yield b'", "content": "sent in '
+        yield b'pieces"}'
+
+    response = await live_client.post(
+        "/api/message/send",
+        content=chunks(),
+        headers={"Content-Type": "application/json", **room.patient.headers},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["msg_content"] == "sent in pieces"

@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from app.config import Settings
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, start_live_server, stop_live_server
 from tests.factories import create_user
 from tests.websocket.wsclient import TIMEOUT, WSClient, eventually, open_raw
 
@@ -116,3 +116,18 @@ async def test_a_full_server_turns_new_sockets_away(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
     await first.ping()
     await first.close()
+
+
+async def test_server_shutdown_closes_open_sockets(settings: Settings) -> None:
+    """Stopping an instance closes its sockets promptly (clients reconnect elsewhere)."""
+    live, task = await start_live_server(settings)
+    try:
+        async with httpx.AsyncClient(base_url=live.http_url, timeout=10) as http:
+            user = await create_user(http)
+        phone = await WSClient.open(live, user)
+        laptop = await WSClient.open(live, user)
+    finally:
+        await asyncio.wait_for(stop_live_server(live, task), 20)
+    for client in (phone, laptop):
+        assert await client.closed_code() in (1001, 1012)
+    assert live.app.state.container.connections.count == 0

@@ -1,6 +1,7 @@
 """Message fan-out (SPEC §6): every connection of every member, the sender's connection gets
 `message_sent` instead, nobody else gets anything, and only committed messages are pushed."""
 
+import asyncio
 import itertools
 
 import httpx
@@ -241,3 +242,31 @@ async def test_events_carry_only_the_documented_shapes(
     assert set(event["message"]) == set(message)
     assert all(isinstance(e.get("type"), str) for e in skipped)
     assert "message" not in types(skipped)
+
+
+async def test_concurrent_sends_arrive_in_seq_order_without_gaps(
+    ws: Connect, live_client: httpx.AsyncClient
+) -> None:
+    """SPEC §3: a client that has seen seq N has seen every seq below N, live as well."""
+    room = await consultation(live_client)
+    third = await create_user(live_client)
+    await add_member(live_client, room.doctor, room.group_id, third)
+    authors = (room.doctor, room.patient, third)
+    watchers = [await ws(user) for user in authors]
+    responses = await asyncio.wait_for(
+        asyncio.gather(
+            *(send(live_client, authors[n % 3], room.group_id, f"c{n}") for n in range(60))
+        ),
+        timeout=60,
+    )
+    assert all(r.status_code == 201 for r in responses)
+    last = max(r.json()["seq"] for r in responses)
+    for watcher in watchers:
+        seen: list[int] = []
+        async with asyncio.timeout(10):
+            while not seen or seen[-1] < last:
+                event = await watcher.recv()
+                if event["type"] == "message":
+                    seen.append(event["message"]["seq"])
+        assert seen[0] <= 3
+        assert seen == list(range(seen[0], last + 1))

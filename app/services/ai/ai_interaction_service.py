@@ -35,6 +35,8 @@ from app.services.core.message_service import MessageService
 logger = logging.getLogger(__name__)
 
 LEASE_MARGIN_SECONDS = 5.0
+MAX_REPLY_CHARS = 20_000
+"""A runaway provider cannot flood a group: longer replies are cut (and marked as cut)."""
 PENDING_GRACE_SECONDS = 10.0
 
 
@@ -167,6 +169,8 @@ class AIInteractionService:
             try:
                 async with asyncio.timeout(settings.ai_service_timeout):
                     reply = await self.provider.complete(request.message, request.history, on_delta)
+                if len(reply) > MAX_REPLY_CHARS:
+                    reply = reply[: MAX_REPLY_CHARS - 1] + "…"
             except (RetryableAIError, TimeoutError) as exc:
                 error: AIError = (
                     exc if isinstance(exc, RetryableAIError) else RetryableAIError("timed out")

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from app.broker.base import Broker, BrokerUnavailable, Envelope
+from app.broker.base import RESUBSCRIBED, Broker, BrokerUnavailable, Envelope
 from app.db.session import Database
 from app.metrics import BROKER_PUBLISH_ERRORS, FANOUT_DELIVERIES, FANOUT_LATENCY
 from app.repositories.group_member_repository import GroupMemberRepository
@@ -27,6 +27,8 @@ from app.services.core.events import Event
 logger = logging.getLogger(__name__)
 
 MEMBER_CACHE_SIZE = 50_000
+MEMBER_CACHE_SECONDS = 10.0
+"""Bound on how stale a cached member list may be if an invalidation was lost (broker down)."""
 PUBLISH_BATCH = 256
 
 
@@ -52,7 +54,7 @@ class RealtimeService:
         self.db = db
         self.broker = broker
         self.local = local
-        self._members: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._members: OrderedDict[str, tuple[float, frozenset[str]]] = OrderedDict()
         self._invalidations = 0
         self._outgoing: asyncio.Queue[Envelope] = asyncio.Queue()
         self._publisher: asyncio.Task[None] | None = None
@@ -141,6 +143,11 @@ class RealtimeService:
             logger.exception("dispatch of an event failed")
 
     async def _dispatch(self, envelope: dict[str, Any]) -> None:
+        if envelope.get("k") == RESUBSCRIBED:
+            # Invalidations published while we were cut off are lost: forget every list.
+            self._members.clear()
+            self._invalidations += 1
+            return
         if envelope.get("k") == "g" and envelope.get("inv"):
             self._members.pop(envelope["g"], None)
             self._invalidations += 1
@@ -163,15 +170,17 @@ class RealtimeService:
     async def members_of(self, group_id: str) -> frozenset[str]:
         """The group's member ids, from this instance's cache (invalidated via the broker)."""
         cached = self._members.get(group_id)
-        if cached is not None:
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
             self._members.move_to_end(group_id)
-            return cached
+            return cached[1]
         generation = self._invalidations
         async with self.db.read() as session:
             members = frozenset(await GroupMemberRepository(session).get_member_ids(group_id))
         # A read that overlapped an invalidation may be stale: use it once, don't cache it.
         if generation == self._invalidations:
-            self._members[group_id] = members
+            self._members[group_id] = (now + MEMBER_CACHE_SECONDS, members)
+            self._members.move_to_end(group_id)
             if len(self._members) > MEMBER_CACHE_SIZE:
                 self._members.popitem(last=False)
         return members
