@@ -4,9 +4,9 @@ batch mode on SQLite so ALTERs work there too."""
 import asyncio
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from app.config import get_settings
 from app.db.base import Base
 from app.db.database import create_engine

@@ -13,12 +13,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from alembic import command
-from alembic.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("ai_interaction_records", "messages", "group_members", "groups", "users")
@@ -71,9 +70,7 @@ async def fresh_database(backend: str, workdir: Path) -> AsyncIterator[str]:
 async def truncate_all(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            await connection.execute(
-                text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-            )
+            await connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
         else:
             for table in TABLES:
                 await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608

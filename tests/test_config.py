@@ -72,7 +72,9 @@ def test_secret_key_is_generated_once_beside_the_database(tmp_path: Path) -> Non
 
 
 def test_explicit_secret_key_wins(tmp_path: Path) -> None:
-    settings = make(database_url=f"sqlite+aiosqlite:///{tmp_path}/im.db", secret_key="s3cret-s3cret-s3cret")
+    settings = make(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/im.db", secret_key="s3cret-s3cret-s3cret"
+    )
     assert settings.jwt_secret == "s3cret-s3cret-s3cret"
     assert not (tmp_path / SECRET_KEY_FILE).exists()
 

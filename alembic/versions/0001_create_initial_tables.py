@@ -8,7 +8,6 @@ Create Date: 2026-11-22 05:56:02.338522
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "0001"
