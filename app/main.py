@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=errors(400, 413, 422, 500, 503),
     )
     install_error_handlers(app)
-    for router in (user.router, auth.router, group.router, message.router, ai.router):
+    # Most-used routes first: the router tries routes in order.
+    for router in (message.router, group.router, user.router, auth.router, ai.router):
         app.include_router(router, prefix="/api")
     app.include_router(ops.router)
 

@@ -16,7 +16,7 @@ api_key_scheme = APIKeyHeader(
 )
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 

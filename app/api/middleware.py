@@ -30,7 +30,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER, b"").decode()
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(REQUEST_ID_HEADER, b"").decode()
         request_id = incoming[:64] if incoming.isalnum() else generate_request_id()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
@@ -47,7 +48,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            bounded = await _bounded_receive(scope, receive)
+            bounded = await _bounded_receive(headers, receive)
             if bounded is None:
                 await _too_large(send_with_id)
             else:
@@ -66,14 +67,13 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-async def _bounded_receive(scope: Scope, receive: Receive) -> Receive | None:
+async def _bounded_receive(headers: dict[bytes, bytes], receive: Receive) -> Receive | None:
     """`receive` for a body within MAX_BODY_BYTES, or None for a larger one (413), whose rest
     is then read and dropped.
 
     A declared Content-Length is trusted (the server enforces it); a body without one
     (chunked) is read here, up to the limit, and replayed to the app.
     """
-    headers = dict(scope.get("headers") or [])
     declared = headers.get(b"content-length", b"")
     if declared.isdigit():
         if int(declared) <= MAX_BODY_BYTES:
