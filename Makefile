@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: run test lint migrate install install-dev bench load format clean
+.PHONY: run test lint migrate install install-dev browser bench load format clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
+# The browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	  >/dev/null; } || echo "warning: /usr/bin/chromium missing; the browser tests will fail"
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
@@ -28,7 +34,7 @@ migrate: install
 run: migrate
 	$(PY) -m app
 
-test: install-dev
+test: install-dev browser
 	$(PY) -m pytest --cov=app --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
 
 lint: install-dev
@@ -42,3 +48,14 @@ format: install-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+
+LOAD_HOST ?= http://127.0.0.1:8000
+
+# Benchmarks: starts and stops its own servers (SQLite, one process); figures in docs/benchmarks.md.
+bench: install-dev
+	$(PY) scripts/bench.py --preset default
+
+# Locust, headless, 100 users for 60 s against a server already running at LOAD_HOST.
+load: install-dev
+	$(VENV)/bin/locust -f tests/locustfile.py --headless --users 100 --spawn-rate 20 \
+		--run-time 60s --stop-timeout 5 --host $(LOAD_HOST) --only-summary

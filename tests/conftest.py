@@ -58,7 +58,7 @@ def settings(database_url: str, tmp_path: Path, settings_overrides: dict[str, An
         "database_pool_size": 20,
     }
     values.update(settings_overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture

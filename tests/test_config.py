@@ -9,7 +9,7 @@ from app.config import SECRET_KEY_FILE, Settings, redacted_url
 
 
 def make(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    return Settings(_env_file=None, **values)
 
 
 def test_defaults_match_spec() -> None:

@@ -28,7 +28,7 @@ def _settings(**values: object) -> Settings:
         "ai_model": "test-model",
     }
     base.update(values)
-    return Settings(_env_file=None, **base)  # type: ignore[arg-type]
+    return Settings(_env_file=None, **base)
 
 
 async def test_http_provider_maps_statuses() -> None:

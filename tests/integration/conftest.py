@@ -165,7 +165,7 @@ class ServerFactory:
         return server
 
     async def start(self, name: str, **kwargs: object) -> ServerProcess:
-        server = self.create(name, **kwargs)  # type: ignore[arg-type]
+        server = self.create(name, **kwargs)
         return await server.start()
 
     async def stop_all(self) -> None:
@@ -184,8 +184,8 @@ async def servers(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         await factory.stop_all()
         if _failed(request.node):
             for server in factory.started:
-                print(f"\n----- {server.name} log ({server.log_path}) -----")  # noqa: T201
-                print(tail(server.log_path, 80))  # noqa: T201
+                print(f"\n----- {server.name} log ({server.log_path}) -----")
+                print(tail(server.log_path, 80))
 
 
 @pytest.fixture(scope="module")

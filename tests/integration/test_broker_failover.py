@@ -102,7 +102,7 @@ async def test_redis_restart_during_fanout(
             assert missed[-1]["seq"] == group["last_seq"]
             assert seen | {m["seq"] for m in missed} >= set(range(start, group["last_seq"] + 1))
             lost_live = set(range(start, group["last_seq"] + 1)) - seen
-            print(f"pushed live: {len(seen)}, recovered by sync only: {len(lost_live)}")  # noqa: T201
+            print(f"pushed live: {len(seen)}, recovered by sync only: {len(lost_live)}")
         finally:
             await doctor_a.close()
             await patient_b.close()

@@ -38,11 +38,6 @@ WAIT_MS = 10_000
 RECONNECT_MS = 15_000
 NO_AI_REPLY_WAIT_MS = 3_000  # the mock answers in ~0.2 s: silence this long means no reply
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("IM_TEST_REQUIRE_SERVICES"),
-    reason="Chromium is not installed (apt-get install chromium); CI installs it",
-)
-
 # Records whether an AI reply was ever shown streaming (the final message replaces it quickly).
 WATCH_STREAMS = """() => {
   window.__sawStream = false;
@@ -175,6 +170,8 @@ def failing_ai_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serv
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: `make test` installs Debian's chromium as root")
     expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(

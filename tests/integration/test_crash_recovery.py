@@ -135,6 +135,4 @@ async def test_kill_9_mid_burst_loses_and_duplicates_nothing(
         assert set(counts.values()) == {1}
         group = await http.get(f"/api/group/{group_id}", headers=doctor.headers)
         assert group.json()["last_seq"] == expected_total
-    print(  # noqa: T201 - a line for the log: how the kill landed
-        f"answered={len(answered)} unanswered={len(unanswered)} replayed_as_200={replays}"
-    )
+    print(f"answered={len(answered)} unanswered={len(unanswered)} replayed_as_200={replays}")

@@ -81,7 +81,7 @@ async def fuzz_target(module_servers: ServerFactory, module_postgres_url: str) -
 
 
 def _openapi_document() -> dict[str, Any]:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         database_url="sqlite+aiosqlite:///:memory:",
         secret_key="openapi-only-not-secret",

@@ -244,7 +244,7 @@ def test_the_same_connection_survives_every_frame(fuzz_run: FuzzRun) -> None:
     assert len(fuzz_run.outcomes) == sum(1 for _ in frames(fuzz_run.group_id))
     assert fuzz_run.final_pong
     assert fuzz_run.server.is_alive()
-    print(f"{len(fuzz_run.outcomes)} frames in {fuzz_run.seconds:.1f}s")  # noqa: T201
+    print(f"{len(fuzz_run.outcomes)} frames in {fuzz_run.seconds:.1f}s")
 
 
 def test_every_reply_is_a_well_formed_event(fuzz_run: FuzzRun) -> None:

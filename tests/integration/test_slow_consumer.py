@@ -104,7 +104,7 @@ async def test_stalled_reader_gets_4008_and_others_keep_their_latency(
                 break
             except TimeoutError:
                 break
-        print(  # noqa: T201 - how it went, for the log
+        print(
             f"latency max={max(latencies) * 1000:.1f}ms "
             f"median={statistics.median(latencies) * 1000:.1f}ms; stalled client drained "
             f"{drained} frames, then close {code}"

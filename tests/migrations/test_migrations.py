@@ -52,7 +52,7 @@ async def test_upgrade_creates_schema_and_downgrade_removes_it(
 ) -> None:
     async with fresh_database(backend, tmp_path) as url:
         await migrate(url)
-        engine = create_engine(Settings(_env_file=None, database_url=url), url=url)  # type: ignore[call-arg]
+        engine = create_engine(Settings(_env_file=None, database_url=url), url=url)
         try:
             async with engine.connect() as connection:
                 schema = await connection.run_sync(_schema)
