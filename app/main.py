@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Group chat for medical consultation, with an optional AI assistant.",
         lifespan=lifespan,
         responses=errors(400, 413, 422, 500, 503),
+        # Our own Prometheus metrics and logs cover this; FastAPI's OpenTelemetry hooks cost
+        # a middleware layer on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app)
     # Most-used routes first: the router tries routes in order.

@@ -93,10 +93,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "PORT": str(port),
     }
     python = sys.executable
-    subprocess.run([python, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
+    await asyncio.to_thread(
+        subprocess.run, [python, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True
+    )
     log = (workdir / "procs.log").open("wb")
-    server = subprocess.Popen([python, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=log)
-    worker = subprocess.Popen(
+    server = await asyncio.to_thread(
+        subprocess.Popen, [python, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    worker = await asyncio.to_thread(
+        subprocess.Popen,
         [
             python,
             "-m",

@@ -5,6 +5,7 @@
 
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import ContainerDep, CurrentUser
@@ -57,25 +58,22 @@ async def list_messages(
     after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     before_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> MessageListResponse | MessageCursorResponse:
+) -> Response:
     if after_seq is not None and before_seq is not None:
         raise InvalidInput("Give after_seq or before_seq, not both", code="CONFLICTING_CURSORS")
+    messages = container.messages
+    body: dict[str, object]
     if after_seq is not None:
-        cursor = await container.messages.get_messages_after(user, group_id, after_seq, limit)
+        cursor = await messages.get_messages_after(user, group_id, after_seq, limit)
+        body = {"messages": cursor.messages, "has_more": cursor.has_more}
     elif before_seq is not None:
-        cursor = await container.messages.get_messages_before(user, group_id, before_seq, limit)
+        cursor = await messages.get_messages_before(user, group_id, before_seq, limit)
+        body = {"messages": cursor.messages, "has_more": cursor.has_more}
     else:
-        rows, total = await container.messages.get_messages(user, group_id, page, page_size)
-        return MessageListResponse(
-            messages=[MessageResponse.model_validate(m) for m in rows],
-            total=total,
-            page=page,
-            page_size=page_size,
-        )
-    return MessageCursorResponse(
-        messages=[MessageResponse.model_validate(m) for m in cursor.messages],
-        has_more=cursor.has_more,
-    )
+        rows, total = await messages.get_messages(user, group_id, page, page_size)
+        body = {"messages": rows, "total": total, "page": page, "page_size": page_size}
+    # Rows are JSON-ready: serialised once here instead of validated into models per message.
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
 
 
 @router.post("/read", response_model=ReadMarkResponse, responses=errors(401, 403, 404, 422))

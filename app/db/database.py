@@ -13,6 +13,7 @@ from app.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_IMMEDIATE = "sqlite_begin_immediate"
+SQLITE_STATEMENT_READS = "sqlite_statement_reads"
 
 
 def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
@@ -66,5 +67,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(SQLITE_STATEMENT_READS, False):
+            return  # each read statement is its own implicit transaction: no BEGIN round trip
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(SQLITE_IMMEDIATE) else "BEGIN")

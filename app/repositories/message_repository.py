@@ -84,26 +84,6 @@ class MessageRepository:
         )
         return list(rows.scalars()), int(total.scalar_one())
 
-    async def get_after_seq(self, group_id: str, after_seq: int, limit: int) -> list[Message]:
-        """Up to `limit` messages with seq > `after_seq`, oldest first."""
-        rows = await self.session.execute(
-            select(Message)
-            .where(Message.group_id == group_id, Message.seq > after_seq)
-            .order_by(Message.seq)
-            .limit(limit)
-        )
-        return list(rows.scalars())
-
-    async def get_before_seq(self, group_id: str, before_seq: int, limit: int) -> list[Message]:
-        """Up to `limit` messages with seq < `before_seq`, newest first."""
-        rows = await self.session.execute(
-            select(Message)
-            .where(Message.group_id == group_id, Message.seq < before_seq)
-            .order_by(Message.seq.desc())
-            .limit(limit)
-        )
-        return list(rows.scalars())
-
     async def get_last_messages(self, group_seqs: Sequence[tuple[str, int]]) -> dict[str, Message]:
         """The message at each (group_id, last_seq), keyed by group."""
         wanted = [(group_id, seq) for group_id, seq in group_seqs if seq > 0]

@@ -39,7 +39,7 @@ CLOSE_TRY_LATER = 1013
 
 
 def _dumps(event: dict[str, Any]) -> str:
-    return orjson.dumps(event).decode()
+    return orjson.dumps(event, option=orjson.OPT_UTC_Z).decode()
 
 
 async def handle_connection(websocket: WebSocket, user_id: str, container: Container) -> None:
@@ -217,7 +217,7 @@ class ProtocolSession:
                 {
                     "type": "sync_result",
                     "group_id": group_id,
-                    "messages": [message_payload(m) for m in page.messages],
+                    "messages": page.messages,
                     "has_more": page.has_more,
                 }
             )

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.session import Database
 from app.errors import InvalidInput, NotFound, RateLimited
 from app.metrics import MESSAGES_SENT
 from app.models import Message, MessageType, User
+from app.repositories import message_reads
 from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.group_repository import GroupRepository
 from app.repositories.message_repository import MessageRepository
@@ -39,9 +40,13 @@ class MessageHook(Protocol):
         """Runs inside the send transaction; may write rows and return after-commit work."""
 
 
+MessageRow = dict[str, Any]
+"""A message as read for clients: the fields of `MessageResponse`, JSON-ready."""
+
+
 @dataclass(frozen=True)
 class MessagePage:
-    messages: list[Message]
+    messages: list[MessageRow]
     has_more: bool
 
 
@@ -182,28 +187,36 @@ class MessageService:
 
     async def get_messages(
         self, reader: User, group_id: str, page: int, page_size: int
-    ) -> tuple[list[Message], int]:
-        """One page of the group's history, newest first, and the total count."""
-        async with self.db.read() as session:
-            await self._require_reader(session, group_id, reader)
-            return await MessageRepository(session).get_by_group(group_id, page, page_size)
+    ) -> tuple[list[MessageRow], int]:
+        """One page of the group's history, newest first, and the total count (the group's
+        last seq: seqs are dense and messages are never deleted)."""
+        async with self.db.reader() as conn:
+            total = await self._require_reader(conn, group_id, reader)
+            rows = await message_reads.page_rows(
+                conn, group_id, limit=page_size, offset=(page - 1) * page_size
+            )
+        return rows, total
 
     async def get_messages_after(
         self, reader: User, group_id: str, after_seq: int, limit: int = SYNC_PAGE_LIMIT
     ) -> MessagePage:
         """Messages with seq > after_seq, oldest first (sync and catch-up)."""
-        async with self.db.read() as session:
-            await self._require_reader(session, group_id, reader)
-            rows = await MessageRepository(session).get_after_seq(group_id, after_seq, limit + 1)
+        async with self.db.reader() as conn:
+            await self._require_reader(conn, group_id, reader)
+            rows = await message_reads.page_rows(
+                conn, group_id, after_seq=after_seq, limit=limit + 1
+            )
         return MessagePage(rows[:limit], has_more=len(rows) > limit)
 
     async def get_messages_before(
         self, reader: User, group_id: str, before_seq: int, limit: int
     ) -> MessagePage:
         """Messages with seq < before_seq, newest first (scrolling back)."""
-        async with self.db.read() as session:
-            await self._require_reader(session, group_id, reader)
-            rows = await MessageRepository(session).get_before_seq(group_id, before_seq, limit + 1)
+        async with self.db.reader() as conn:
+            await self._require_reader(conn, group_id, reader)
+            rows = await message_reads.page_rows(
+                conn, group_id, before_seq=before_seq, limit=limit + 1
+            )
         return MessagePage(rows[:limit], has_more=len(rows) > limit)
 
     async def mark_read(
@@ -230,8 +243,12 @@ class MessageService:
             )
         return mark
 
-    @staticmethod
-    async def _require_reader(session: AsyncSession, group_id: str, reader: User) -> None:
-        await require_member(
-            GroupRepository(session), GroupMemberRepository(session), group_id, reader.user_id
-        )
+    async def _require_reader(self, conn: AsyncConnection, group_id: str, reader: User) -> int:
+        """The group's last seq, if the reader is a member; NotFound / PermissionDenied."""
+        last_seq = await message_reads.readable_last_seq(conn, group_id, reader.user_id)
+        if last_seq is not None:
+            return last_seq
+        async with self.db.read() as session:  # the slow path decides which error it is
+            groups = GroupRepository(session)
+            await require_member(groups, GroupMemberRepository(session), group_id, reader.user_id)
+            return (await require_group(groups, group_id)).last_seq  # joined a moment ago

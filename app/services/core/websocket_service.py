@@ -95,7 +95,7 @@ class RealtimeService:
                 "xc": exclude_connection_id,
                 "au": list(also_user_ids),
                 "inv": membership_changed,
-                "p": orjson.dumps(message).decode(),
+                "p": orjson.dumps(message, option=orjson.OPT_UTC_Z).decode(),
             }
         )
 
@@ -110,7 +110,7 @@ class RealtimeService:
                 "k": "u",
                 "u": list(user_ids),
                 "xc": exclude_connection_id,
-                "p": orjson.dumps(message).decode(),
+                "p": orjson.dumps(message, option=orjson.OPT_UTC_Z).decode(),
             }
         )
 

@@ -1,0 +1,315 @@
+"""Repeatable benchmarks of the IM service (asyncio + httpx + websockets; no Locust).
+
+Each workload starts its own servers on a fresh database, runs, prints one JSON line and a
+readable table, and stops only the processes it started. Figures are kept in docs/benchmarks.md.
+
+    .venv/bin/python scripts/bench.py --preset default                 # `make bench`, < 5 min
+    .venv/bin/python scripts/bench.py --workload send --db postgres --procs 2
+    .venv/bin/python scripts/bench.py --workload fanout --py-spy /tmp/prof --profile-label 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # `app`, for the history seed
+
+from benchkit import workloads_http as http_workloads
+from benchkit import workloads_ws as ws_workloads
+from benchkit.api import Api
+from benchkit.report import print_table
+from benchkit.servers import PYTHON, ROOT, ServerSet, StandInAI
+
+WORKLOADS = ("send", "send-paced", "fanout", "history", "connections", "ai")
+PRESETS: dict[str, dict[str, Any]] = {
+    # `make bench`: every workload once, about 4 minutes on 2 cores.
+    "default": {"workloads": WORKLOADS},
+    # A smoke run of every workload in about a minute.
+    "quick": {
+        "workloads": WORKLOADS,
+        "duration": 5.0,
+        "phase_seconds": 3.0,
+        "rates": "100,300",
+        "connections": 1000,
+        "ai_sends": 20,
+    },
+}
+DEFAULTS: dict[str, Any] = {
+    "duration": None,  # per workload: send 30 s, send-paced 20 s, history 20 s
+    "phase_seconds": 10.0,
+    "rates": "100,300,1000",
+    "connections": 10_000,
+    "ai_sends": 100,
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workload", help=f"comma-separated: {', '.join(WORKLOADS)}")
+    parser.add_argument("--preset", choices=sorted(PRESETS))
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--procs", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--duration", type=float, help="measured seconds (send, paced, history)")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--phase-seconds", type=float, help="fanout: seconds per rate")
+    parser.add_argument("--rates", help="fanout: messages/s per phase, e.g. 100,300,1000")
+    parser.add_argument("--connections", type=int, help="connections: target socket count")
+    parser.add_argument("--conn-users", type=int, default=1000, help="connections: users")
+    parser.add_argument("--ai-sends", type=int, help="ai: sequential patient sends")
+    parser.add_argument(
+        "--ws-compression",
+        choices=("on", "off"),
+        default="on",
+        help="offer permessage-deflate as browsers do (on) or not",
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra server setting for an experiment, e.g. DATABASE_POOL_SIZE=1 (repeatable)",
+    )
+    parser.add_argument("--json-out", type=Path, help="append each result line to this file")
+    parser.add_argument("--py-spy", type=Path, help="record py-spy profiles into this dir")
+    parser.add_argument("--profile-label", default="", help="profile only this window label")
+    parser.add_argument(
+        "--py-spy-gil",
+        action="store_true",
+        help="sample only the thread holding the GIL (Python CPU, no runnable-queue noise)",
+    )
+    parser.add_argument(
+        "--py-spy-native", action="store_true", help="include C frames (zlib, sqlite3, GC)"
+    )
+    args = parser.parse_args(argv)
+    if not args.workload and not args.preset:
+        parser.error("give --workload or --preset")
+    preset = PRESETS.get(args.preset or "", {})
+    for key, value in DEFAULTS.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, preset.get(key, value))
+    workloads = args.workload.split(",") if args.workload else list(preset["workloads"])
+    unknown = [name for name in workloads if name not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload(s): {', '.join(unknown)}")
+    args.workloads = workloads
+    return args
+
+
+class PySpy:
+    """`py-spy record` against each server PID for one measured window (raw collapsed stacks)."""
+
+    def __init__(self, out_dir: Path, label: str, *, gil: bool, native: bool) -> None:
+        self.out_dir = out_dir
+        self.label = label
+        self.gil = gil
+        self.native = native
+        self.name = ""
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def hook(self, servers: ServerSet) -> Callable[[str, float], None]:
+        def on_window(label: str, seconds: float) -> None:
+            if self.processes or (self.label and label != self.label):
+                return
+            spy = Path(PYTHON).parent / "py-spy"
+            for index, pid in enumerate(servers.pids):
+                out = (
+                    self.out_dir / f"{self.name}-{servers.db}-p{servers.procs}-{label}-{index}.txt"
+                )
+                command = [str(spy), "record", "-p", str(pid), "-d", str(int(seconds))]
+                command += ["-r", "100", "--threads", "-f", "raw", "-o", str(out)]
+                command += ["--gil"] if self.gil else []
+                # Native unwinding must pause the process; otherwise sample without pausing.
+                command += ["--native"] if self.native else ["--nonblocking"]
+                self.processes.append(
+                    subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                )
+
+        return on_window
+
+    def finish(self) -> None:
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+
+async def run_workload(name: str, args: argparse.Namespace, spy: PySpy | None) -> dict[str, Any]:
+    stub: StandInAI | None = None
+    env: dict[str, str] = {}
+    if name == "ai":
+        stub = StandInAI()
+        await stub.start()
+        env = {"AI_ENABLED": "true", "AI_PROVIDER": "http", "AI_SERVICE_URL": stub.url}
+    env.update(dict(item.split("=", 1) for item in args.server_env))
+    servers = ServerSet(db=args.db, procs=args.procs, env_overrides=env)
+    if spy is not None:
+        spy.name = name
+        servers.window_hooks.append(spy.hook(servers))
+    started = time.perf_counter()
+    await servers.start()
+    api = Api(servers.urls)
+    try:
+        result = await _dispatch(name, args, servers, api, stub)
+    finally:
+        await api.close()
+        await servers.stop()
+        if stub is not None:
+            await stub.stop()
+        if spy is not None:
+            spy.finish()
+    return {
+        "workload": name,
+        **servers.describe(),
+        "server_env": args.server_env,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "result": result,
+    }
+
+
+def _dispatch(
+    name: str, args: argparse.Namespace, servers: ServerSet, api: Api, stub: StandInAI | None
+) -> Awaitable[dict[str, Any]]:
+    compression = args.ws_compression == "on"
+    if name == "send":
+        return http_workloads.send_closed(
+            servers,
+            api,
+            users=100,
+            group_size=10,
+            duration=args.duration or 30.0,
+            warmup=args.warmup,
+        )
+    if name == "send-paced":
+        return http_workloads.send_paced(
+            servers,
+            api,
+            users=100,
+            group_size=10,
+            per_user_rate=2.0,
+            duration=args.duration or 20.0,
+            warmup=args.warmup,
+        )
+    if name == "history":
+        return http_workloads.history(
+            servers,
+            api,
+            readers=50,
+            messages=10_000,
+            duration=args.duration or 20.0,
+            warmup=args.warmup,
+        )
+    if name == "fanout":
+        return ws_workloads.fanout(
+            servers,
+            api,
+            users=1000,
+            group_size=10,
+            rates=[int(rate) for rate in str(args.rates).split(",")],
+            phase_seconds=args.phase_seconds,
+            drain_seconds=10.0,
+            compression=compression,
+        )
+    if name == "connections":
+        return ws_workloads.connections(
+            servers,
+            api,
+            target=args.connections,
+            users=args.conn_users,
+            step=1000,
+            compression=compression,
+        )
+    assert stub is not None  # noqa: S101 - set up by run_workload for "ai"
+    return ws_workloads.ai_first_event(
+        servers, api, stub, sends=args.ai_sends, groups=20, event_timeout=3.0
+    )
+
+
+def app_digest() -> str:
+    """A short digest of app/**/*.py as benchmarked (the work tree may be ahead of HEAD)."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def machine() -> dict[str, Any]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "app"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.count("\n")
+    with open("/proc/meminfo") as handle:
+        mem_kib = int(handle.readline().split()[1])
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
+        "app_files_modified": dirty,
+        "app_sha256": app_digest(),
+        "nproc": os.cpu_count(),
+        "mem_gib": round(mem_kib / 1024 / 1024, 1),
+        "python": platform.python_version(),
+    }
+
+
+async def main(args: argparse.Namespace) -> int:
+    info = machine()
+    print(f"# IM bench {info} db={args.db} procs={args.procs}", flush=True)
+    spy = None
+    if args.py_spy is not None:
+        args.py_spy.mkdir(parents=True, exist_ok=True)
+        spy = PySpy(args.py_spy, args.profile_label, gil=args.py_spy_gil, native=args.py_spy_native)
+    failed = 0
+    for name in args.workloads:
+        try:
+            line = await run_workload(name, args, spy)
+        except Exception as exc:
+            failed += 1
+            line = {"workload": name, "db": args.db, "procs": args.procs, "failed": repr(exc)}
+        line["machine"] = info
+        text = orjson.dumps(line).decode()
+        print(text, flush=True)
+        if args.json_out is not None:
+            with args.json_out.open("a") as handle:
+                handle.write(text + "\n")
+        print_table(line)
+    return 1 if failed else 0
+
+
+def run() -> None:
+    args = parse_args()
+    try:
+        import uvloop
+
+        sys.exit(uvloop.run(main(args)))
+    except ImportError:
+        sys.exit(asyncio.run(main(args)))
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,138 @@
+"""Readable tables for bench results, with the targets of the performance issue checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LAT = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+
+
+def _row(cells: list[Any], widths: list[int]) -> str:
+    return "  ".join(str(cell).rjust(width) for cell, width in zip(cells, widths, strict=False))
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    print(_row(header, widths))
+    print(_row(["-" * width for width in widths], widths))
+    for row in rows:
+        print(_row(row, widths))
+
+
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "MISSED"
+
+
+def targets(line: dict[str, Any]) -> list[tuple[str, bool]]:
+    """(description, met) for each target of the issue that this result speaks to."""
+    result, name = line.get("result", {}), line.get("workload")
+    checks: list[tuple[str, bool]] = []
+    if name == "send":
+        send = result["send"]
+        checks.append(("send closed loop >= 1000 msgs/s", send.get("per_s", 0) >= 1000))
+        checks.append(("send closed loop p99 < 150 ms", 0 < send.get("p99_ms", 1e9) < 150))
+        checks.append(("send closed loop 0 errors", result["errors"] == 0))
+    elif name == "send-paced":
+        send = result["send"]
+        checks.append(("send paced 200/s p99 < 25 ms", 0 < send.get("p99_ms", 1e9) < 25))
+        checks.append(("send paced 0 errors", result["errors"] == 0))
+    elif name == "fanout":
+        for phase in result["phases"]:
+            limit = {300: 100, 1000: 250}.get(phase["rate"])
+            if limit is not None:
+                p99 = phase["e2e"].get("p99_ms", 1e9)
+                checks.append((f"fanout {phase['rate']}/s e2e p99 < {limit} ms", 0 < p99 < limit))
+            checks.append((f"fanout {phase['rate']}/s 0 lost", phase["lost"] == 0))
+    elif name == "history":
+        overall = result["all"]
+        checks.append(("history >= 1000 req/s", overall["per_s"] >= 1000))
+        checks.append(("history p99 < 100 ms", 0 < overall["p99_ms"] < 100))
+    elif name == "connections":
+        per_process = max(result["server_reported"] or [0])
+        checks.append((">= 10,000 connections in one process", per_process >= 10_000))
+        checks.append(("< 64 KiB per connection", result["kib_per_connection"] < 64))
+    elif name == "ai":
+        first = result["commit_to_first_ai_event"]
+        checks.append(("ai commit -> first AI event p99 < 20 ms", 0 < first["p99_ms"] < 20))
+    return checks
+
+
+def print_table(line: dict[str, Any]) -> None:
+    name = line.get("workload")
+    print(f"\n== {name}  db={line.get('db')}  procs={line.get('procs')} ==")
+    if "failed" in line:
+        print(f"FAILED: {line['failed']}\n")
+        return
+    result = line["result"]
+    if name in ("send", "send-paced"):
+        send = result["send"]
+        _table(
+            ["msgs/s", *LAT, "errors", "server cpu %", "runq wait %", "client cpu %", "lag p99"],
+            [
+                [
+                    send.get("per_s", 0),
+                    *(send.get(key, 0) for key in LAT),
+                    result["errors"],
+                    result["server_cpu_pct"],
+                    result["server_runq_wait_pct"],
+                    result["client_cpu_pct"],
+                    result["client_loop_lag_p99_ms"],
+                ]
+            ],
+        )
+    elif name == "fanout":
+        rows = [
+            [
+                phase["rate"],
+                phase["achieved_rate"],
+                *(phase["e2e"].get(key, 0) for key in LAT),
+                phase["send"]["p99_ms"],
+                f"{phase['delivered']}/{phase['expected']}",
+                phase["lost"],
+                phase["send_errors"],
+                phase["server_cpu_pct"],
+                phase["server_runq_wait_pct"],
+                phase["client_cpu_pct"],
+            ]
+            for phase in result["phases"]
+        ]
+        header = ["rate", "sent/s", "e2e p50", "e2e p95", "e2e p99", "e2e max", "send p99"]
+        _table(
+            [*header, "delivered", "lost", "errors", "server cpu %", "runq %", "client cpu %"], rows
+        )
+    elif name == "history":
+        rows = [
+            [
+                key,
+                result[key]["per_s"],
+                *(result[key].get(lat, 0) for lat in LAT),
+                result[key]["errors"],
+            ]
+            for key in ("all", "list_page", "list_before_seq")
+            if key in result
+        ]
+        _table(["request", "req/s", *LAT, "errors"], rows)
+        print(
+            f"seeded {result['params']['messages']} messages in {result['seed_seconds']} s;"
+            f" server cpu {result['server_cpu_pct']} %"
+            f" (runq wait {result['server_runq_wait_pct']} %),"
+            f" client cpu {result['client_cpu_pct']} %"
+        )
+    elif name == "connections":
+        rows = [[s["connections"], s["open_per_s"], s["rss_kib"]] for s in result["steps"]]
+        _table(["connections", "opened/s", "server RSS KiB"], rows)
+        print(
+            f"held {result['held']} (server says {result['server_reported']}),"
+            f" {result['kib_per_connection']} KiB per connection,"
+            f" ping p99 {result['ping_rtt'].get('p99_ms')} ms, failures {result['open_failures']}"
+        )
+    elif name == "ai":
+        print(f"status: {result['status']} (stand-in AI calls: {result['stub_calls']})")
+        rows = [
+            [key, *(result[key].get(lat, 0) for lat in LAT), result[key]["count"]]
+            for key in ("commit_to_first_ai_event", "send_to_first_ai_event", "send_to_ai_message")
+        ]
+        _table(["interval", *LAT, "n"], rows)
+    for description, met in targets(line):
+        print(f"  target: {description:45s} {verdict(met)}")
+    print()
