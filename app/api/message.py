@@ -63,11 +63,10 @@ async def list_messages(
         raise InvalidInput("Give after_seq or before_seq, not both", code="CONFLICTING_CURSORS")
     messages = container.messages
     body: dict[str, object]
-    if after_seq is not None:
-        cursor = await messages.get_messages_after(user, group_id, after_seq, limit)
-        body = {"messages": cursor.messages, "has_more": cursor.has_more}
-    elif before_seq is not None:
-        cursor = await messages.get_messages_before(user, group_id, before_seq, limit)
+    if after_seq is not None or before_seq is not None:
+        cursor = await messages.get_messages_page(
+            user, group_id, after_seq=after_seq, before_seq=before_seq, limit=limit
+        )
         body = {"messages": cursor.messages, "has_more": cursor.has_more}
     else:
         rows, total = await messages.get_messages(user, group_id, page, page_size)

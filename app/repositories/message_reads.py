@@ -6,7 +6,7 @@ returns plain rows with the fields of `MessageResponse`, serialised once by the 
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, Integer, and_, cast, exists, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.models import Group, GroupMember, Message
@@ -25,34 +25,46 @@ PAYLOAD_COLUMNS = (
 PAYLOAD_KEYS = tuple(column.key for column in PAYLOAD_COLUMNS)
 
 
-async def readable_last_seq(conn: AsyncConnection, group_id: str, user_id: str) -> int | None:
-    """The group's last seq if `user_id` is a member of it, else None."""
-    result = await conn.execute(
-        select(Group.last_seq)
-        .join(GroupMember, GroupMember.group_id == Group.group_id)
-        .where(GroupMember.group_id == group_id, GroupMember.user_id == user_id)
-    )
-    value = result.scalar_one_or_none()
-    return None if value is None else int(value)
-
-
-async def page_rows(
+async def member_page(
     conn: AsyncConnection,
     group_id: str,
+    user_id: str,
     *,
     limit: int,
     after_seq: int | None = None,
     before_seq: int | None = None,
     offset: int = 0,
-) -> list[dict[str, Any]]:
-    """Up to `limit` messages: oldest first after `after_seq`, otherwise newest first
-    (before `before_seq` when given)."""
-    query = select(*PAYLOAD_COLUMNS).where(Message.group_id == group_id)
+) -> tuple[int, list[dict[str, Any]]] | None:
+    """(the group's last seq, up to `limit` messages), or None if `user_id` is not a member.
+
+    Messages come oldest first after `after_seq`, otherwise newest first (before `before_seq`
+    when given). One round trip: a UNION ALL of the access row (membership and last seq) and
+    the page, which reads only if the membership exists.
+    """
+    # Typed NULLs: PostgreSQL matches the branches' types, and the union's result types (UTC
+    # datetimes on SQLite) come from its first branch.
+    placeholders = (cast(null(), column.type).label(column.key) for column in PAYLOAD_COLUMNS)
+    access = select(Group.last_seq, *placeholders).join(
+        GroupMember,
+        and_(GroupMember.group_id == Group.group_id, GroupMember.user_id == user_id),
+    )
+    page = select(cast(null(), Integer).label("last_seq"), *PAYLOAD_COLUMNS).where(
+        Message.group_id == group_id,
+        exists().where(GroupMember.group_id == group_id, GroupMember.user_id == user_id),
+    )
     if after_seq is not None:
-        query = query.where(Message.seq > after_seq).order_by(Message.seq)
+        page = page.where(Message.seq > after_seq).order_by(Message.seq.asc())
     else:
         if before_seq is not None:
-            query = query.where(Message.seq < before_seq)
-        query = query.order_by(Message.seq.desc())
-    rows = await conn.execute(query.offset(offset).limit(limit))
-    return [dict(zip(PAYLOAD_KEYS, row, strict=True)) for row in rows]
+            page = page.where(Message.seq < before_seq)
+        page = page.order_by(Message.seq.desc())
+    page_rows = select(page.offset(offset).limit(limit).subquery())
+    query: CompoundSelect[Any] = union_all(access.where(Group.group_id == group_id), page_rows)
+    rows = (await conn.execute(query)).all()
+    last_seq = next((row[0] for row in rows if row[1] is None), None)
+    if last_seq is None:
+        return None
+    messages = [dict(zip(PAYLOAD_KEYS, row[1:], strict=True)) for row in rows if row[1] is not None]
+    # Row order across UNION ALL branches is not promised by SQL: restore the page's order.
+    messages.sort(key=lambda message: message["seq"], reverse=after_seq is None)
+    return int(last_seq), messages

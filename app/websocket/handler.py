@@ -207,8 +207,8 @@ class ProtocolSession:
     async def handle_sync(self, event: SyncEvent) -> None:
         for group_id, after_seq in event.cursors.items():
             try:
-                page = await self.container.messages.get_messages_after(
-                    self.user, group_id, after_seq
+                page = await self.container.messages.get_messages_page(
+                    self.user, group_id, after_seq=after_seq
                 )
             except AppError as exc:
                 self.error(exc.code, exc.message, group_id=group_id)

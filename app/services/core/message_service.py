@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import Database
 from app.errors import InvalidInput, NotFound, RateLimited
@@ -190,34 +190,39 @@ class MessageService:
     ) -> tuple[list[MessageRow], int]:
         """One page of the group's history, newest first, and the total count (the group's
         last seq: seqs are dense and messages are never deleted)."""
-        async with self.db.reader() as conn:
-            total = await self._require_reader(conn, group_id, reader)
-            rows = await message_reads.page_rows(
-                conn, group_id, limit=page_size, offset=(page - 1) * page_size
-            )
+        total, rows = await self._read_page(
+            reader, group_id, limit=page_size, offset=(page - 1) * page_size
+        )
         return rows, total
 
-    async def get_messages_after(
-        self, reader: User, group_id: str, after_seq: int, limit: int = SYNC_PAGE_LIMIT
+    async def get_messages_page(
+        self,
+        reader: User,
+        group_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = SYNC_PAGE_LIMIT,
     ) -> MessagePage:
-        """Messages with seq > after_seq, oldest first (sync and catch-up)."""
-        async with self.db.reader() as conn:
-            await self._require_reader(conn, group_id, reader)
-            rows = await message_reads.page_rows(
-                conn, group_id, after_seq=after_seq, limit=limit + 1
-            )
+        """Cursor reads: seq > after_seq oldest first (sync, catch-up), or seq < before_seq
+        newest first (scrolling back)."""
+        _, rows = await self._read_page(
+            reader, group_id, after_seq=after_seq, before_seq=before_seq, limit=limit + 1
+        )
         return MessagePage(rows[:limit], has_more=len(rows) > limit)
 
-    async def get_messages_before(
-        self, reader: User, group_id: str, before_seq: int, limit: int
-    ) -> MessagePage:
-        """Messages with seq < before_seq, newest first (scrolling back)."""
+    async def _read_page(
+        self, reader: User, group_id: str, **page: Any
+    ) -> tuple[int, list[MessageRow]]:
+        """(last seq, rows) for a member; NotFound (group) or PermissionDenied otherwise."""
         async with self.db.reader() as conn:
-            await self._require_reader(conn, group_id, reader)
-            rows = await message_reads.page_rows(
-                conn, group_id, before_seq=before_seq, limit=limit + 1
-            )
-        return MessagePage(rows[:limit], has_more=len(rows) > limit)
+            found = await message_reads.member_page(conn, group_id, reader.user_id, **page)
+        if found is not None:
+            return found
+        async with self.db.read() as session:  # no row: decide which error, or an empty page
+            groups = GroupRepository(session)
+            await require_member(groups, GroupMemberRepository(session), group_id, reader.user_id)
+            return (await require_group(groups, group_id)).last_seq, []
 
     async def mark_read(
         self, reader: User, group_id: str, seq: int, *, connection_id: str | None = None
@@ -242,13 +247,3 @@ class MessageService:
                 exclude_connection_id=connection_id,
             )
         return mark
-
-    async def _require_reader(self, conn: AsyncConnection, group_id: str, reader: User) -> int:
-        """The group's last seq, if the reader is a member; NotFound / PermissionDenied."""
-        last_seq = await message_reads.readable_last_seq(conn, group_id, reader.user_id)
-        if last_seq is not None:
-            return last_seq
-        async with self.db.read() as session:  # the slow path decides which error it is
-            groups = GroupRepository(session)
-            await require_member(groups, GroupMemberRepository(session), group_id, reader.user_id)
-            return (await require_group(groups, group_id)).last_seq  # joined a moment ago
