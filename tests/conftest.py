@@ -155,3 +155,19 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "IM_TEST_REQUIRE_SERVICES is set but IM_TEST_POSTGRES_URL / IM_TEST_REDIS_URL are not"
         )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many database tests ran on each backend, so a run shows both halves."""
+    counts: dict[str, int] = {}
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        if report.when != "call":
+            continue
+        for backend in ("sqlite", "postgres"):
+            if f"[{backend}" in report.nodeid:
+                counts[backend] = counts.get(backend, 0) + 1
+    if counts:
+        line = ", ".join(f"{count} on {backend}" for backend, count in sorted(counts.items()))
+        terminalreporter.write_line(f"database tests: {line}")
