@@ -95,7 +95,7 @@ class Container:
 
 
 def build_container(settings: Settings) -> Container:
-    db = Database.from_engine(create_engine(settings))
+    db = Database(create_engine(settings))
     redis = Redis.from_url(settings.broker_url, socket_timeout=2) if settings.uses_redis else None
     broker = create_broker(settings.broker_url, f"{settings.redis_prefix}:events")
     presence: PresenceStore = (

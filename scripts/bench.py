@@ -234,7 +234,8 @@ def _dispatch(
             step=1000,
             compression=compression,
         )
-    assert stub is not None  # noqa: S101 - set up by run_workload for "ai"
+    if stub is None:
+        raise RuntimeError("the ai workload needs the stand-in AI started by run_workload")
     return ws_workloads.ai_first_event(
         servers, api, stub, sends=args.ai_sends, groups=20, event_timeout=3.0
     )

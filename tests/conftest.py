@@ -64,7 +64,7 @@ def settings(database_url: str, tmp_path: Path, settings_overrides: dict[str, An
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Database]:
     """A database handle for repository tests; tables are emptied afterwards."""
-    database = Database.from_engine(create_engine(settings))
+    database = Database(create_engine(settings))
     try:
         yield database
     finally:

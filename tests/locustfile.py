@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import gevent
 import requests
@@ -68,7 +68,7 @@ class Pool:
 
     host = ""
     doctor_token = ""
-    group_ids: list[str] = []  # noqa: RUF012 - filled once at test start
+    group_ids: ClassVar[list[str]] = []  # filled once at test start
     _next = itertools.count()
     _lock = threading.Lock()
 

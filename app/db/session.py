@@ -33,10 +33,6 @@ class Database:
             self._write_lock = asyncio.Lock()
             self._read_engine = engine.execution_options(**{SQLITE_STATEMENT_READS: True})
 
-    @classmethod
-    def from_engine(cls, engine: AsyncEngine) -> Database:
-        return cls(engine)
-
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         if self._write_lock is None:

@@ -40,7 +40,7 @@ class WorkerRuntime:
 
     async def _build(self) -> AIInteractionService:
         settings = self.settings
-        db = Database.from_engine(create_engine(settings))
+        db = Database(create_engine(settings))
         broker = create_broker(settings.broker_url, f"{settings.redis_prefix}:events")
         realtime = RealtimeService(db, broker, NoLocalConnections())
         await realtime.start(subscribe=False)

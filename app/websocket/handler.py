@@ -153,7 +153,8 @@ class ProtocolSession:
         if text is None:
             self.error("UNSUPPORTED_FRAME", "Send JSON as text frames")
             return
-        if len(text.encode()) > MAX_FRAME_BYTES:
+        # A character is at most 4 bytes: only long frames pay for the encode.
+        if len(text) * 4 > MAX_FRAME_BYTES and len(text.encode()) > MAX_FRAME_BYTES:
             self.error("FRAME_TOO_LARGE", f"Frames are limited to {MAX_FRAME_BYTES} bytes")
             return
         try:

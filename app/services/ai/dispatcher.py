@@ -46,10 +46,6 @@ class InProcessDispatcher:
                 # The record stays PROCESSING; the sweeper retries it once its lease lapses.
                 logger.exception("ai record %s could not be processed", record_id)
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._tasks)
-
     async def stop(self) -> None:
         tasks = list(self._tasks.values())
         for task in tasks:

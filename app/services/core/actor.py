@@ -11,10 +11,6 @@ class Actor:
     user: User | None = None
     is_service: bool = False
 
-    @property
-    def user_id(self) -> str | None:
-        return self.user.user_id if self.user is not None else None
-
     def require_user(self) -> User:
         """The signed-in user; only called on paths where the service key was handled."""
         if self.user is None:
