@@ -12,7 +12,7 @@ import sys
 import uvicorn
 
 from app.config import get_settings
-from app.websocket.handler import MAX_FRAME_BYTES
+from app.websocket.session import MAX_FRAME_BYTES
 
 GIL_SWITCH_INTERVAL = 0.0005
 GC_GEN0_THRESHOLD = 20_000

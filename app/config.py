@@ -10,7 +10,6 @@ from contextlib import suppress
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -47,6 +46,7 @@ class Settings(BaseSettings):
     ai_service_url: str = ""
     ai_service_api_key: SecretStr = SecretStr("")
     ai_service_timeout: float = Field(default=30.0, gt=0, le=600)
+    ai_reply_deadline: float = Field(default=30.0, gt=0, le=3600)
     ai_max_retries: int = Field(default=2, ge=0, le=10)
     ai_retry_backoff: float = Field(default=0.5, ge=0, le=60)
     ai_history_limit: int = Field(default=20, ge=0, le=200)
@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "console"
 
     ws_max_connections: int = Field(default=20_000, ge=1)
+    ws_max_connections_per_user: int = Field(default=10, ge=1, le=1000)
     ws_send_queue_size: int = Field(default=256, ge=1, le=100_000)
     ws_ping_interval: float = Field(default=20.0, gt=0)
     rate_limit_messages_per_minute: int = Field(default=120, ge=0)
@@ -156,15 +157,6 @@ class Settings(BaseSettings):
                 key_file.hardlink_to(candidate)
             candidate.unlink(missing_ok=True)
         return key_file.read_text().strip()
-
-
-def redacted_url(url: str) -> str:
-    """A URL with its password hidden, for logs and errors."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @lru_cache

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
@@ -79,7 +79,39 @@ class UpstreamUnavailable(AppError):
     default_code = "SERVICE_UNAVAILABLE"
 
 
-UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError)
+DATABASE_ERRORS = (DBAPIError, PoolTimeout, ConnectionError)
+"""What the database layer raises: mapped by `as_app_error` to 422, 503 or (a fault) nothing."""
+
+_CONNECTION_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+"""PostgreSQL: admin/crash shutdown, cannot connect now, too many connections (and class 08)."""
+_CONNECTION_SQLITE_ERRORS = frozenset(
+    {"SQLITE_CANTOPEN", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_FULL"}
+)
+_CONNECTION_MYSQL_ERRORS = frozenset({1040, 1053, 2002, 2003, 2006, 2013})
+"""Too many connections, shutdown in progress, can't connect, gone away, lost connection."""
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """The database cannot be reached or cannot take the work now (worth a retry later), as
+    opposed to a fault in the statement or the code."""
+    if isinstance(exc, InterfaceError | PoolTimeout | ConnectionError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, OSError):
+        return True
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(sqlstate, str) and (
+        sqlstate.startswith("08") or sqlstate in _CONNECTION_SQLSTATES
+    ):
+        return True
+    if getattr(orig, "sqlite_errorname", None) in _CONNECTION_SQLITE_ERRORS:
+        return True
+    code = orig.args[0] if orig is not None and orig.args else None
+    return isinstance(code, int) and code in _CONNECTION_MYSQL_ERRORS
 
 
 def as_app_error(exc: BaseException) -> AppError | None:
@@ -90,7 +122,7 @@ def as_app_error(exc: BaseException) -> AppError | None:
         return InvalidInput(
             "A value is out of range or has invalid characters", code="INVALID_VALUE"
         )
-    if isinstance(exc, UNAVAILABLE) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+    if is_connection_failure(exc):
         return UpstreamUnavailable(
             "The database is unavailable; retry shortly", code="DATABASE_UNAVAILABLE"
         )

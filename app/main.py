@@ -1,4 +1,8 @@
-"""App factory: settings → container (lifespan) → routers, WebSocket route, static web client."""
+"""The app: `create_app(settings)` (settings → server services at start-up → routers, the
+WebSocket route, the static web client), and a module-level `app` for `uvicorn app.main:app`.
+
+`app` is built on first access, not at import, so importing this module never reads settings.
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,10 +18,11 @@ from app.api import ai, auth, group, message, ops, user
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.responses import errors
+from app.bootstrap import start_server
 from app.config import APP_VERSION, Settings, get_settings
-from app.dependencies import build_container
 from app.utils.logger import configure_logging
 from app.websocket.handler import handle_connection
+from app.websocket.transport import CaptureServerSend
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_PATHS = ("/api/", "/ws/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json")
@@ -29,13 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = build_container(settings)
-        app.state.container = container
-        await container.start()
+        server = await start_server(settings)
+        app.state.server = server
         try:
             yield
         finally:
-            await container.stop()
+            await server.stop()
 
     app = FastAPI(
         title="IM Service",
@@ -55,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.websocket("/ws/{user_id}")
     async def websocket_endpoint(websocket: WebSocket, user_id: str) -> None:
-        await handle_connection(websocket, user_id, websocket.app.state.container)
+        await handle_connection(websocket, user_id, websocket.app.state.server.sockets)
 
     if settings.cors_origins:
         app.add_middleware(
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
         )
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(CaptureServerSend)
     if STATIC_DIR.is_dir():
         app.router.routes.append(
             WebClientMount("/", app=StaticFiles(directory=STATIC_DIR, html=True), name="web")
@@ -81,3 +86,16 @@ class WebClientMount(Mount):
         if scope.get("path", "").startswith(API_PATHS):
             return Match.NONE, {}
         return super().matches(scope)
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`app`, built once from `get_settings()` on first access (PEP 562)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    global _app
+    if _app is None:
+        _app = create_app()
+    return _app
+
+
+_app: FastAPI | None = None

@@ -12,7 +12,24 @@ FANOUT_LATENCY = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
 BROKER_PUBLISH_ERRORS = Counter("im_broker_publish_errors_total", "Events the broker refused")
+FANOUT_DROPPED = Counter(
+    "im_fanout_dropped_total", "Events not pushed because the outgoing fan-out queue was full"
+)
+STORE_ERRORS = Counter(
+    "im_store_errors_total",
+    "Failures of a Redis-backed store (the store fell back to a safe answer)",
+    ["store"],
+)
+TYPING_THROTTLED = Counter("im_typing_throttled_total", "Typing events not forwarded (throttle)")
+WS_REFUSED = Counter("im_ws_refused_total", "WebSocket connections refused, by reason", ["reason"])
 AI_CALLS = Counter("im_ai_calls_total", "AI requests finished, by final status", ["status"])
+AI_DISPATCH_DEFERRED = Counter(
+    "im_ai_dispatch_deferred_total",
+    "AI records left for the sweeper because the in-process AI queue was full",
+)
+AI_CLAIMS_LOST = Counter(
+    "im_ai_claims_lost_total", "AI results discarded because another worker took the record"
+)
 AI_LATENCY = Histogram(
     "im_ai_call_seconds",
     "Duration of one AI request, retries included",

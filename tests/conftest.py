@@ -24,7 +24,7 @@ from app.config import Settings
 from app.db.database import create_engine
 from app.db.session import Database
 from app.main import create_app
-from app.websocket.handler import MAX_FRAME_BYTES
+from app.websocket.session import MAX_FRAME_BYTES
 from tests.databases import backends, fresh_database, migrate, truncate_all
 
 SERVICE_KEY = "test-service-key"
@@ -79,7 +79,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         try:
             yield application
         finally:
-            await truncate_all(application.state.container.db.engine)
+            await truncate_all(application.state.server.core.db.engine)
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ async def start_live_server(settings: Settings) -> tuple[LiveServer, asyncio.Tas
 
 
 async def stop_live_server(live: LiveServer, task: asyncio.Task[None]) -> None:
-    await truncate_all(live.app.state.container.db.engine)
+    await truncate_all(live.app.state.server.core.db.engine)
     live.server.should_exit = True
     await asyncio.wait_for(task, timeout=15)
 

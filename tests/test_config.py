@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.config import SECRET_KEY_FILE, Settings, redacted_url
+from app.config import SECRET_KEY_FILE, Settings
 
 
 def make(**values: object) -> Settings:
@@ -77,8 +77,3 @@ def test_explicit_secret_key_wins(tmp_path: Path) -> None:
     )
     assert settings.jwt_secret == "s3cret-s3cret-s3cret"
     assert not (tmp_path / SECRET_KEY_FILE).exists()
-
-
-def test_redacted_url_hides_password() -> None:
-    assert redacted_url("redis://:pw@h:1/0") == "redis://:***@h:1/0"
-    assert redacted_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import ActorDep, ContainerDep
+from app.api.deps import ActorDep, AIRecordsServiceDep
 from app.api.responses import errors
 from app.schemas.ai import AIInteractionListResponse, AIInteractionResponse
 from app.schemas.common import GroupIdQuery
@@ -18,12 +18,12 @@ router = APIRouter(prefix="/ai", tags=["ai"])
 )
 async def list_interactions(
     actor: ActorDep,
-    container: ContainerDep,
+    ai_records: AIRecordsServiceDep,
     group_id: GroupIdQuery,
     page: Annotated[int, Query(ge=1, le=MAX_SEQ)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AIInteractionListResponse:
-    records, total = await container.ai_records.list_for_group(actor, group_id, page, page_size)
+    records, total = await ai_records.list_for_group(actor, group_id, page, page_size)
     return AIInteractionListResponse(
         records=[AIInteractionResponse.model_validate(r) for r in records],
         total=total,

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import UNAVAILABLE, AppError, RateLimited, as_app_error
+from app.errors import DATABASE_ERRORS, AppError, RateLimited, as_app_error
 from app.metrics import RATE_LIMITED
 from app.utils.logger import request_id_var
 
@@ -71,7 +71,7 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    for known in (AppError, *UNAVAILABLE):
+    for known in (AppError, *DATABASE_ERRORS):
         app.add_exception_handler(known, _on_known)
 
 

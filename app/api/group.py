@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import ActorDep, ContainerDep, CurrentUser
+from app.api.deps import ActorDep, CurrentUser, GroupServiceDep
 from app.api.responses import errors
 from app.schemas.common import IdPath
 from app.schemas.group import (
@@ -24,26 +24,26 @@ router = APIRouter(prefix="/group", tags=["groups"])
     responses=errors(401, 403, 404, 422),
 )
 async def create_group(
-    body: GroupCreate, actor: ActorDep, container: ContainerDep
+    body: GroupCreate, actor: ActorDep, groups: GroupServiceDep
 ) -> GroupResponse:
-    return await container.groups.create_group(actor, body)
+    return await groups.create_group(actor, body)
 
 
 @router.get("/list", response_model=list[GroupSummary], responses=errors(401))
-async def list_groups(user: CurrentUser, container: ContainerDep) -> list[GroupSummary]:
-    return await container.groups.list_groups(user)
+async def list_groups(user: CurrentUser, groups: GroupServiceDep) -> list[GroupSummary]:
+    return await groups.list_groups(user)
 
 
 @router.get("/{group_id}", response_model=GroupResponse, responses=errors(401, 403, 404))
-async def get_group(group_id: IdPath, user: CurrentUser, container: ContainerDep) -> GroupResponse:
-    return await container.groups.get_group(user, group_id)
+async def get_group(group_id: IdPath, user: CurrentUser, groups: GroupServiceDep) -> GroupResponse:
+    return await groups.get_group(user, group_id)
 
 
 @router.patch("/{group_id}", response_model=GroupResponse, responses=errors(401, 403, 404, 422))
 async def update_group(
-    group_id: IdPath, body: GroupUpdate, actor: ActorDep, container: ContainerDep
+    group_id: IdPath, body: GroupUpdate, actor: ActorDep, groups: GroupServiceDep
 ) -> GroupResponse:
-    return await container.groups.update_group(actor, group_id, body)
+    return await groups.update_group(actor, group_id, body)
 
 
 @router.post(
@@ -53,18 +53,18 @@ async def update_group(
     responses=errors(401, 403, 404, 409, 422),
 )
 async def add_member(
-    group_id: IdPath, body: GroupMemberAdd, actor: ActorDep, container: ContainerDep
+    group_id: IdPath, body: GroupMemberAdd, actor: ActorDep, groups: GroupServiceDep
 ) -> GroupMemberResponse:
-    return await container.groups.add_member(actor, group_id, body)
+    return await groups.add_member(actor, group_id, body)
 
 
 @router.get(
     "/{group_id}/members", response_model=list[GroupMemberResponse], responses=errors(401, 403, 404)
 )
 async def list_members(
-    group_id: IdPath, user: CurrentUser, container: ContainerDep
+    group_id: IdPath, user: CurrentUser, groups: GroupServiceDep
 ) -> list[GroupMemberResponse]:
-    return await container.groups.get_group_members(user, group_id)
+    return await groups.get_group_members(user, group_id)
 
 
 @router.delete(
@@ -74,7 +74,7 @@ async def list_members(
     responses=errors(401, 403, 404),
 )
 async def remove_member(
-    group_id: IdPath, user_id: IdPath, actor: ActorDep, container: ContainerDep
+    group_id: IdPath, user_id: IdPath, actor: ActorDep, groups: GroupServiceDep
 ) -> Response:
-    await container.groups.remove_member(actor, group_id, user_id)
+    await groups.remove_member(actor, group_id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

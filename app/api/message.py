@@ -8,7 +8,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import ContainerDep, CurrentUser
+from app.api.deps import CurrentUser, MessageServiceDep
 from app.api.responses import errors
 from app.errors import InvalidInput
 from app.schemas.common import GroupIdQuery, IdPath
@@ -35,9 +35,9 @@ router = APIRouter(prefix="/message", tags=["messages"])
     },
 )
 async def send_message(
-    body: MessageCreate, response: Response, user: CurrentUser, container: ContainerDep
+    body: MessageCreate, response: Response, user: CurrentUser, messages: MessageServiceDep
 ) -> MessageResponse:
-    result = await container.messages.send_message(user, body)
+    result = await messages.send_message(user, body)
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return MessageResponse.model_validate(result.message)
@@ -51,7 +51,7 @@ async def send_message(
 )
 async def list_messages(
     user: CurrentUser,
-    container: ContainerDep,
+    messages: MessageServiceDep,
     group_id: GroupIdQuery,
     page: Annotated[int, Query(ge=1, le=MAX_SEQ)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -61,7 +61,6 @@ async def list_messages(
 ) -> Response:
     if after_seq is not None and before_seq is not None:
         raise InvalidInput("Give after_seq or before_seq, not both", code="CONFLICTING_CURSORS")
-    messages = container.messages
     body: dict[str, object]
     if after_seq is not None or before_seq is not None:
         cursor = await messages.get_messages_page(
@@ -76,13 +75,15 @@ async def list_messages(
 
 
 @router.post("/read", response_model=ReadMarkResponse, responses=errors(401, 403, 404, 422))
-async def mark_read(body: ReadMark, user: CurrentUser, container: ContainerDep) -> ReadMarkResponse:
-    mark = await container.messages.mark_read(user, body.group_id, body.seq)
+async def mark_read(
+    body: ReadMark, user: CurrentUser, messages: MessageServiceDep
+) -> ReadMarkResponse:
+    mark = await messages.mark_read(user, body.group_id, body.seq)
     return ReadMarkResponse(group_id=body.group_id, user_id=user.user_id, last_read_seq=mark)
 
 
 @router.get("/{message_id}", response_model=MessageResponse, responses=errors(401, 403, 404))
 async def get_message(
-    message_id: IdPath, user: CurrentUser, container: ContainerDep
+    message_id: IdPath, user: CurrentUser, messages: MessageServiceDep
 ) -> MessageResponse:
-    return MessageResponse.model_validate(await container.messages.get_message(user, message_id))
+    return MessageResponse.model_validate(await messages.get_message(user, message_id))

@@ -31,8 +31,11 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        incoming = headers.get(REQUEST_ID_HEADER, b"").decode()
-        request_id = incoming[:64] if incoming.isalnum() else generate_request_id()
+        incoming = headers.get(REQUEST_ID_HEADER, b"")
+        # bytes.isalnum() is ASCII-only: any other byte (not even UTF-8) gets a fresh id.
+        request_id = (
+            incoming.decode("ascii") if 0 < len(incoming) <= 64 and incoming.isalnum() else None
+        ) or generate_request_id()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

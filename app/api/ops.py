@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.api.deps import ContainerDep
+from app.api.deps import HealthServiceDep
 from app.config import APP_VERSION
 from app.schemas.health import HealthResponse
 
@@ -17,16 +17,16 @@ router = APIRouter(tags=["operations"])
     response_model=HealthResponse,
     responses={503: {"model": HealthResponse, "description": "A dependency is down"}},
 )
-async def health(container: ContainerDep) -> JSONResponse:
-    database = await container.database_ok()
-    broker = await container.broker_ok()
+async def health(health: HealthServiceDep) -> JSONResponse:
+    database = await health.database_ok()
+    broker = await health.broker_ok()
     healthy = database and broker
     body = {
         "status": "ok" if healthy else "degraded",
         "version": APP_VERSION,
         "database": "ok" if database else "down",
         "broker": "ok" if broker else "down",
-        "connections": container.connections.count,
+        "connections": health.connections(),
     }
     return JSONResponse(body, status_code=200 if healthy else 503)
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, status
 
-from app.api.deps import ActorDep, ContainerDep, CurrentUser, ServiceKey
+from app.api.deps import ActorDep, CurrentUser, ServiceKey, UserServiceDep
 from app.api.responses import errors
 from app.schemas.common import IdPath
 from app.schemas.user import UserCreate, UserResponse, UserUpdate, UserWithToken
@@ -18,9 +18,9 @@ router = APIRouter(prefix="/user", tags=["users"])
     summary="Register a user and get an access token",
 )
 async def create_user(
-    body: UserCreate, container: ContainerDep, service_key: ServiceKey
+    body: UserCreate, users: UserServiceDep, service_key: ServiceKey
 ) -> UserWithToken:
-    user, token = await container.users.create_user(body, service_key=service_key)
+    user, token = await users.create_user(body, service_key=service_key)
     return UserWithToken.model_validate(
         {**UserResponse.model_validate(user).model_dump(), "access_token": token.access_token}
     )
@@ -32,8 +32,8 @@ async def get_me(user: CurrentUser) -> UserResponse:
 
 
 @router.get("/{user_id}", response_model=UserResponse, responses=errors(401, 404))
-async def get_user(user_id: IdPath, _user: CurrentUser, container: ContainerDep) -> UserResponse:
-    return UserResponse.model_validate(await container.users.get_user(user_id))
+async def get_user(user_id: IdPath, _user: CurrentUser, users: UserServiceDep) -> UserResponse:
+    return UserResponse.model_validate(await users.get_user(user_id))
 
 
 @router.put(
@@ -43,7 +43,7 @@ async def get_user(user_id: IdPath, _user: CurrentUser, container: ContainerDep)
     summary="Change a user's system role (service key)",
 )
 async def update_role(
-    user_id: IdPath, body: UserUpdate, actor: ActorDep, container: ContainerDep
+    user_id: IdPath, body: UserUpdate, actor: ActorDep, users: UserServiceDep
 ) -> UserResponse:
-    user = await container.users.update_user_role(actor, user_id, body.user_role)
+    user = await users.update_user_role(actor, user_id, body.user_role)
     return UserResponse.model_validate(user)

@@ -1,10 +1,18 @@
 """The `ai_interaction_records` table: one row per AI request, written in the send transaction
-(the outbox) and completed by the AI worker."""
+(the outbox) and completed by the AI worker.
+
+Lifecycle: PENDING → PROCESSING (claimed with a random `claim_token`) → SUCCESS or FAILED, each
+transition conditional on the state (and token) it expects. `due_at` is when the sweeper should
+look at the record next: a PENDING record whose dispatch may be lost, a PROCESSING one whose
+lease lapses; `dispatches` counts the sweeper's re-dispatches (they back off exponentially).
+"""
+
+from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import BaseModel
+from app.db.base import BaseModel, UTCDateTime
 from app.models.enums import AIStatus, check_in
 
 
@@ -14,6 +22,7 @@ class AIInteractionRecord(BaseModel):
         Index("idx_ai_interaction_records_record_id", "record_id", unique=True),
         Index("idx_ai_interaction_records_group_id", "group_id"),
         Index("idx_ai_interaction_records_status", "status"),
+        Index("idx_ai_interaction_records_status_due", "status", "due_at"),
         CheckConstraint(check_in("status", AIStatus), name="status"),
     )
 
@@ -32,3 +41,6 @@ class AIInteractionRecord(BaseModel):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    dispatches: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")

@@ -1,30 +1,24 @@
-"""Queries on `ai_interaction_records`, including the atomic claim that keeps a record from
-being processed twice at once."""
+"""Queries on `ai_interaction_records`. Every state transition is one conditional UPDATE that
+names the state (and claim token) it expects and reports whether it applied, so a late worker
+can never overwrite what another worker already finished."""
 
-from datetime import datetime
+from __future__ import annotations
 
-from sqlalchemy import func, or_, select, update
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.models import AIInteractionRecord, AIStatus
 
+MAX_BACKOFF_STEPS = 8
+"""Re-dispatch back-off doubles up to 2**8 times the grace, then stays there."""
+
 
 class AIInteractionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def create(
-        self,
-        record_id: str,
-        group_id: str,
-        user_message_id: str,
-        ai_service_url: str,
-        request_content: str,
-    ) -> AIInteractionRecord:
-        record = self.stage(record_id, group_id, user_message_id, ai_service_url, request_content)
-        await self.session.flush()
-        return record
 
     def stage(
         self,
@@ -33,6 +27,7 @@ class AIInteractionRepository:
         user_message_id: str,
         ai_service_url: str,
         request_content: str,
+        due_at: datetime,
     ) -> AIInteractionRecord:
         """Add a PENDING record to the transaction without a round trip (written at flush)."""
         record = AIInteractionRecord(
@@ -43,6 +38,8 @@ class AIInteractionRepository:
             request_content=request_content,
             status=AIStatus.PENDING,
             attempts=0,
+            dispatches=0,
+            due_at=due_at,
         )
         self.session.add(record)
         return record
@@ -53,91 +50,121 @@ class AIInteractionRepository:
         )
         return result.scalar_one_or_none()
 
-    async def claim(self, record_id: str) -> bool:
-        """Move a PENDING record to PROCESSING. One UPDATE decides, so of two workers racing
-        for a record exactly one wins."""
+    async def claim(self, record_id: str, token: str, lease_until: datetime) -> bool:
+        """PENDING → PROCESSING under `token` until `lease_until`. One UPDATE decides, so of
+        two workers racing for a record exactly one wins."""
+        return await self._transition(
+            record_id,
+            expected=AIStatus.PENDING,
+            token=None,
+            status=AIStatus.PROCESSING,
+            claim_token=token,
+            due_at=lease_until,
+        )
+
+    async def complete(
+        self,
+        record_id: str,
+        token: str,
+        *,
+        ai_message_id: str,
+        response_content: str,
+        request_content: str,
+        duration_ms: int,
+        attempts: int,
+    ) -> bool:
+        """PROCESSING (under `token`) → SUCCESS; False if the claim was lost meanwhile."""
+        return await self._transition(
+            record_id,
+            expected=AIStatus.PROCESSING,
+            token=token,
+            status=AIStatus.SUCCESS,
+            ai_message_id=ai_message_id,
+            response_content=response_content,
+            request_content=request_content,
+            duration_ms=duration_ms,
+            attempts=attempts,
+            error_message=None,
+            due_at=None,
+        )
+
+    async def fail(
+        self,
+        record_id: str,
+        token: str,
+        *,
+        error_message: str,
+        request_content: str,
+        duration_ms: int,
+        attempts: int,
+    ) -> bool:
+        """PROCESSING (under `token`) → FAILED; False if the claim was lost meanwhile."""
+        return await self._transition(
+            record_id,
+            expected=AIStatus.PROCESSING,
+            token=token,
+            status=AIStatus.FAILED,
+            error_message=error_message[:2000],
+            request_content=request_content,
+            duration_ms=duration_ms,
+            attempts=attempts,
+            due_at=None,
+        )
+
+    async def _transition(
+        self, record_id: str, *, expected: AIStatus, token: str | None, **values: object
+    ) -> bool:
+        conditions = [
+            AIInteractionRecord.record_id == record_id,
+            AIInteractionRecord.status == expected,
+        ]
+        if token is not None:
+            conditions.append(AIInteractionRecord.claim_token == token)
         result = await self.session.execute(
             update(AIInteractionRecord)
-            .where(
-                AIInteractionRecord.record_id == record_id,
-                AIInteractionRecord.status == AIStatus.PENDING,
-            )
-            .values(status=AIStatus.PROCESSING, updated_at=utcnow())
+            .where(*conditions)
+            .values(updated_at=utcnow(), **values)
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def requeue_unfinished(
-        self, pending_before: datetime, stale_before: datetime, limit: int = 200
-    ) -> list[str]:
-        """Reset to PENDING (touching `updated_at`) and return the records whose dispatch may
-        be lost (PENDING since before `pending_before`) or whose worker died (PROCESSING since
-        before `stale_before`). Concurrent sweepers never requeue the same record twice."""
-        unfinished = or_(
-            (AIInteractionRecord.status == AIStatus.PENDING)
-            & (AIInteractionRecord.updated_at < pending_before),
-            (AIInteractionRecord.status == AIStatus.PROCESSING)
-            & (AIInteractionRecord.updated_at < stale_before),
+    async def requeue_due(self, now: datetime, grace: timedelta, limit: int = 200) -> list[str]:
+        """Reset to PENDING and return the unfinished records that are due: PENDING ones whose
+        dispatch may have been lost, PROCESSING ones whose lease lapsed. Each gets a new due
+        time, `grace` doubled per earlier re-dispatch, so a record that merely waits long in a
+        worker queue is sent again a few times at most. Concurrent sweepers never requeue the
+        same record twice."""
+        due = AIInteractionRecord.status.in_((AIStatus.PENDING, AIStatus.PROCESSING)) & (
+            AIInteractionRecord.due_at < now
         )
         candidates = (
             select(AIInteractionRecord.id)
-            .where(unfinished)
+            .where(due)
             .order_by(AIInteractionRecord.id)
             .limit(limit)
             .scalar_subquery()
         )
+        next_due = case(
+            *(
+                (AIInteractionRecord.dispatches == step, now + grace * 2 ** (step + 1))
+                for step in range(MAX_BACKOFF_STEPS)
+            ),
+            else_=now + grace * 2**MAX_BACKOFF_STEPS,
+        )
         result = await self.session.execute(
             update(AIInteractionRecord)
-            .where(AIInteractionRecord.id.in_(candidates), unfinished)
-            .values(status=AIStatus.PENDING, updated_at=utcnow())
+            .where(AIInteractionRecord.id.in_(candidates), due)
+            .values(
+                status=AIStatus.PENDING,
+                claim_token=None,
+                dispatches=AIInteractionRecord.dispatches + 1,
+                due_at=next_due,
+                updated_at=now,
+            )
             .returning(AIInteractionRecord.record_id)
             .execution_options(synchronize_session=False)
         )
         return list(result.scalars())
-
-    async def set_request(self, record_id: str, request_content: str) -> None:
-        await self._finish(record_id, request_content=request_content)
-
-    async def update_success(
-        self,
-        record_id: str,
-        ai_message_id: str,
-        response_content: str,
-        duration_ms: int,
-        attempts: int = 1,
-    ) -> None:
-        await self._finish(
-            record_id,
-            status=AIStatus.SUCCESS,
-            attempts=attempts,
-            ai_message_id=ai_message_id,
-            response_content=response_content,
-            duration_ms=duration_ms,
-            error_message=None,
-        )
-
-    async def update_failed(
-        self,
-        record_id: str,
-        error_message: str,
-        duration_ms: int | None = None,
-        attempts: int = 0,
-    ) -> None:
-        await self._finish(
-            record_id,
-            status=AIStatus.FAILED,
-            attempts=attempts,
-            error_message=error_message[:2000],
-            duration_ms=duration_ms,
-        )
-
-    async def _finish(self, record_id: str, **values: object) -> None:
-        await self.session.execute(
-            update(AIInteractionRecord)
-            .where(AIInteractionRecord.record_id == record_id)
-            .values(updated_at=utcnow(), **values)
-            .execution_options(synchronize_session=False)
-        )
 
     async def get_by_group(
         self, group_id: str, page: int, page_size: int

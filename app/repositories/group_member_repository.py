@@ -97,6 +97,14 @@ class GroupMemberRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def count_role(self, group_id: str, user_role: str) -> int:
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(GroupMember)
+            .where(GroupMember.group_id == group_id, GroupMember.user_role == user_role)
+        )
+        return int(result.scalar_one())
+
     async def count_by_groups(self, group_ids: list[str]) -> dict[str, int]:
         if not group_ids:
             return {}

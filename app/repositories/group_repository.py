@@ -36,13 +36,16 @@ class GroupRepository:
         result = await self.session.execute(select(Group.id).where(Group.group_id == group_id))
         return result.first() is not None
 
+    async def lock(self, group_id: str) -> None:
+        """Lock the group row until the transaction ends (SQLite's write lock already covers
+        the whole database), so that checks made under it cannot race with another writer."""
+        await self.session.execute(
+            select(Group.id).where(Group.group_id == group_id).with_for_update()
+        )
+
     async def update(self, group: Group) -> Group:
         await self.session.flush()
         return group
-
-    async def next_seq(self, group_id: str) -> tuple[int, bool] | None:
-        """Bump the group's counter and return (new seq, ai_enabled); None if no such group."""
-        return await self.reserve_seqs(group_id, 1)
 
     async def reserve_seqs(self, group_id: str, count: int) -> tuple[int, bool] | None:
         """Advance the group's counter by `count`; return (last reserved seq, ai_enabled), so

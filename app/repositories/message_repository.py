@@ -1,4 +1,6 @@
-"""Queries on `messages`: insert, idempotency look-up, page and cursor reads, unread counts."""
+"""Queries on `messages`: insert, idempotency look-ups, last messages, unread counts, AI history.
+
+History pages and sync read through message_reads.py."""
 
 from collections.abc import Iterable, Sequence
 
@@ -11,32 +13,6 @@ from app.models import GroupMember, Message, MessageType, User
 class MessageRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def create(
-        self,
-        message_id: str,
-        group_id: str,
-        from_user_id: str,
-        msg_type: str,
-        msg_content: str,
-        *,
-        seq: int,
-        from_user_role: str,
-        client_msg_id: str | None = None,
-    ) -> Message:
-        message = Message(
-            message_id=message_id,
-            group_id=group_id,
-            seq=seq,
-            from_user_id=from_user_id,
-            from_user_role=from_user_role,
-            msg_type=msg_type,
-            msg_content=msg_content,
-            client_msg_id=client_msg_id,
-        )
-        self.session.add(message)
-        await self.session.flush()
-        return message
 
     async def get_by_id(self, message_id: str) -> Message | None:
         result = await self.session.execute(select(Message).where(Message.message_id == message_id))
@@ -67,22 +43,6 @@ class MessageRepository:
         self.session.add_all(messages)
         await self.session.flush()
         return messages
-
-    async def get_by_group(
-        self, group_id: str, page: int, page_size: int
-    ) -> tuple[list[Message], int]:
-        """One page, newest first, and the group's message count."""
-        total = await self.session.execute(
-            select(func.count()).select_from(Message).where(Message.group_id == group_id)
-        )
-        rows = await self.session.execute(
-            select(Message)
-            .where(Message.group_id == group_id)
-            .order_by(Message.seq.desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-        return list(rows.scalars()), int(total.scalar_one())
 
     async def get_last_messages(self, group_seqs: Sequence[tuple[str, int]]) -> dict[str, Message]:
         """The message at each (group_id, last_seq), keyed by group."""

@@ -8,4 +8,4 @@ from app.tasks.worker_runtime import get_runtime
 def process_ai_record(record_id: str) -> bool:
     """True when this run produced a reply; False when failed or already taken elsewhere."""
     runtime = get_runtime()
-    return runtime.run(runtime.service.process_ai_request(record_id)) is not None
+    return runtime.run(runtime.worker.ai.service.process_ai_request(record_id)) is not None

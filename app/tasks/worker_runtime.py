@@ -1,5 +1,5 @@
 """The async runtime of one Celery worker process: one event loop in a thread of its own,
-holding the engine, broker and AI service built on that loop.
+holding the services `app/bootstrap.py` builds for a worker on that loop.
 
 Celery has no native asyncio; tasks (run by the threads pool) submit coroutines here and wait,
 so one process holds as many AI calls in flight as it has pool threads, on one loop and one
@@ -14,17 +14,8 @@ from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from app.broker import create_broker
+from app.bootstrap import Worker, start_worker
 from app.config import Settings, get_settings
-from app.db.database import create_engine
-from app.db.session import Database
-from app.services.ai.ai_interaction_service import AIInteractionService
-from app.services.ai.providers import create_provider
-from app.services.ai.setup import ai_http_client
-from app.services.core.message_service import MessageService
-from app.services.core.rate_limit import MemorySlots, RateLimiter
-from app.services.core.user_service import AI_ASSISTANT_USER_ID
-from app.services.core.websocket_service import NoLocalConnections, RealtimeService
 from app.utils.logger import configure_logging
 
 T = TypeVar("T")
@@ -32,28 +23,10 @@ T = TypeVar("T")
 
 class WorkerRuntime:
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="ai-loop", daemon=True)
         self._thread.start()
-        self.service: AIInteractionService = self.run(self._build())
-
-    async def _build(self) -> AIInteractionService:
-        settings = self.settings
-        db = Database(create_engine(settings))
-        broker = create_broker(settings.broker_url, f"{settings.redis_prefix}:events")
-        realtime = RealtimeService(db, broker, NoLocalConnections())
-        await realtime.start(subscribe=False)
-        messages = MessageService(db, realtime, RateLimiter(0, MemorySlots(0)))
-        client = ai_http_client(settings.ai_service_timeout)
-        return AIInteractionService(
-            db,
-            settings,
-            create_provider(settings, client),
-            messages,
-            realtime,
-            AI_ASSISTANT_USER_ID,
-        )
+        self.worker: Worker = self.run(start_worker(settings))
 
     def submit(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)

@@ -1,7 +1,9 @@
 """Local WebSocket connections: several per user, each with a bounded queue and its own writer.
 
 A connection whose queue is full is a slow consumer: it is closed with 4008 (it reconnects and
-syncs) instead of making anyone wait. The manager never awaits a socket on the caller's behalf.
+syncs) instead of making anyone wait. The close frame waits behind what the peer has not read
+yet; a peer that does not make room for it within `CLOSE_GRACE` seconds is cut off. The manager
+never awaits a socket on the caller's behalf.
 """
 
 from __future__ import annotations
@@ -9,26 +11,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Iterable
 
 from starlette.websockets import WebSocket
 
 from app.metrics import WS_CLOSED_SLOW, WS_CONNECTIONS
+from app.websocket.transport import Abort
 
 logger = logging.getLogger(__name__)
 
 CLOSE_SLOW_CONSUMER = 4008
-CLOSE_TIMEOUT = 2.0
+CLOSE_GRACE = 5.0
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, user_id: str, queue_size: int) -> None:
-        self.id = uuid.uuid4().hex
+    def __init__(
+        self,
+        websocket: WebSocket,
+        user_id: str,
+        connection_id: str,
+        *,
+        queue_size: int,
+        close_grace: float,
+        abort: Abort,
+    ) -> None:
+        self.id = connection_id
         self.user_id = user_id
         self.websocket = websocket
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self.closed = asyncio.Event()
+        self._abort = abort
+        self._close_grace = close_grace
         self._writer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
 
@@ -46,11 +59,7 @@ class Connection:
             logger.info("connection %s of %s too slow; closing 4008", self.id, self.user_id)
             # Closed at once, so the frames that follow are dropped without closing it again.
             self.closed.set()
-            # No time limit: the close frame queues behind the bytes the peer has not read yet,
-            # and a stalled client that later drains them must still learn why (4008).
-            self._closing = asyncio.create_task(
-                self._send_close(CLOSE_SLOW_CONSUMER, "queue full", grace=None)
-            )
+            self._closing = asyncio.create_task(self._send_close(CLOSE_SLOW_CONSUMER, "too slow"))
             return False
         return True
 
@@ -65,20 +74,24 @@ class Connection:
             logger.debug("writer of %s stopped: %r", self.id, exc)
             self.closed.set()
 
-    async def close(
-        self, code: int = 1000, reason: str = "", *, grace: float | None = CLOSE_TIMEOUT
-    ) -> None:
+    async def close(self, code: int = 1000, reason: str = "") -> None:
         """Stop writing and send a close frame, once."""
         if self.closed.is_set():
             return
         self.closed.set()
-        await self._send_close(code, reason, grace=grace)
+        await self._send_close(code, reason)
 
-    async def _send_close(self, code: int, reason: str, *, grace: float | None) -> None:
-        """`grace=None` waits as long as it takes the peer to make room for the frame."""
+    async def _send_close(self, code: int, reason: str) -> None:
         await self.stop_writer()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), grace)
+        try:
+            await asyncio.wait_for(
+                self.websocket.close(code=code, reason=reason), self._close_grace
+            )
+        except TimeoutError:
+            logger.info("connection %s did not take its close frame; cutting it off", self.id)
+            self._abort()
+        except Exception as exc:  # already gone
+            logger.debug("close of %s failed: %r", self.id, exc)
 
     async def stop_writer(self) -> None:
         if self._writer is not None and not self._writer.done():
@@ -88,9 +101,12 @@ class Connection:
 
 
 class ConnectionManager:
-    def __init__(self, max_connections: int, queue_size: int) -> None:
+    def __init__(
+        self, max_connections: int, queue_size: int, *, close_grace: float = CLOSE_GRACE
+    ) -> None:
         self.max_connections = max_connections
         self.queue_size = queue_size
+        self.close_grace = close_grace
         self._by_user: dict[str, dict[str, Connection]] = {}
         self._count = 0
 
@@ -101,8 +117,20 @@ class ConnectionManager:
     def is_full(self) -> bool:
         return self._count >= self.max_connections
 
-    def open(self, websocket: WebSocket, user_id: str) -> Connection:
-        connection = Connection(websocket, user_id, self.queue_size)
+    def count_for(self, user_id: str) -> int:
+        return len(self._by_user.get(user_id, ()))
+
+    def open(
+        self, websocket: WebSocket, user_id: str, connection_id: str, abort: Abort
+    ) -> Connection:
+        connection = Connection(
+            websocket,
+            user_id,
+            connection_id,
+            queue_size=self.queue_size,
+            close_grace=self.close_grace,
+            abort=abort,
+        )
         self._by_user.setdefault(user_id, {})[connection.id] = connection
         self._count += 1
         WS_CONNECTIONS.set(self._count)
@@ -136,6 +164,6 @@ class ConnectionManager:
         return [(uid, cid) for uid, conns in self._by_user.items() for cid in conns]
 
     async def close_all(self, code: int = 1001) -> None:
-        for user_connections in list(self._by_user.values()):
-            for connection in list(user_connections.values()):
-                await connection.close(code, "server shutting down")
+        """Close every connection at once (shutdown): each gets `close_grace` at most."""
+        connections = [c for conns in self._by_user.values() for c in conns.values()]
+        await asyncio.gather(*(c.close(code, "server shutting down") for c in connections))

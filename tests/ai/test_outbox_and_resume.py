@@ -11,6 +11,8 @@ from app.config import Settings
 from app.db.base import utcnow
 from app.main import create_app
 from app.models import AIInteractionRecord, AIStatus
+from app.repositories.ai_interaction_repository import AIInteractionRepository
+from app.utils.id_generator import generate_record_id
 from tests.ai.helpers import eventually, records, wait_final
 from tests.ai.standin import StandInAI
 from tests.databases import truncate_all
@@ -18,11 +20,11 @@ from tests.factories import consultation, send
 
 
 async def _age_record(app: FastAPI, group_id: str, status: AIStatus, seconds: float) -> None:
-    async with app.state.container.db.write() as session, session.begin():
+    async with app.state.server.core.db.write() as session, session.begin():
         await session.execute(
             update(AIInteractionRecord)
             .where(AIInteractionRecord.group_id == group_id)
-            .values(status=status, updated_at=utcnow() - timedelta(seconds=seconds))
+            .values(status=status, due_at=utcnow() - timedelta(seconds=seconds))
         )
 
 
@@ -47,27 +49,40 @@ async def test_record_left_processing_by_a_dead_process_is_completed_after_resta
     second = create_app(settings)
     async with second.router.lifespan_context(second):
         await _age_record(second, chat.group_id, AIStatus.PROCESSING, seconds=3600)
-        await second.state.container.ai.sweep()
+        await second.state.server.ai.sweep()
         transport = httpx.ASGITransport(app=second)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             [record] = await wait_final(client, chat.group_id)
             assert record["status"] == "SUCCESS"
             assert record["response_content"] == "Back again"
-        await truncate_all(second.state.container.db.engine)
+        await truncate_all(second.state.server.core.db.engine)
 
 
 async def test_pending_record_whose_dispatch_was_lost_is_swept(
     app: FastAPI, client: httpx.AsyncClient, ai_stub: StandInAI
 ) -> None:
-    ai_stub.default.kind = "hang"
+    """A crash between the send's commit and the dispatch leaves a PENDING record that nobody
+    holds; once it falls due, the sweeper sends it."""
     chat = await consultation(client)
-    await send(client, chat.patient, chat.group_id, "hello")
-    await eventually(lambda: bool(ai_stub.received))
-    ai_stub.default.kind = "ok"
-    await _age_record(app, chat.group_id, AIStatus.PENDING, seconds=60)
-    assert await app.state.container.ai.sweep() == 1
+    groups = f"/api/group/{chat.group_id}"
+    await client.patch(groups, json={"ai_enabled": False}, headers=chat.doctor.headers)
+    sent = await send(client, chat.patient, chat.group_id, "hello")
+    await client.patch(groups, json={"ai_enabled": True}, headers=chat.doctor.headers)
+    async with app.state.server.core.db.write() as session, session.begin():
+        AIInteractionRepository(session).stage(
+            generate_record_id(),
+            chat.group_id,
+            sent.json()["message_id"],
+            ai_stub.chat_url,
+            "hello",
+            due_at=utcnow() - timedelta(seconds=1),
+        )
+    assert ai_stub.received == []
+    assert await app.state.server.ai.sweep() == 1
     [record] = await wait_final(client, chat.group_id)
     assert record["status"] == "SUCCESS"
+    assert [r.body["message"] for r in ai_stub.received] == ["hello"]
+    assert await app.state.server.ai.sweep() == 0
 
 
 async def test_a_record_is_processed_once_even_when_dispatched_twice(
@@ -77,7 +92,7 @@ async def test_a_record_is_processed_once_even_when_dispatched_twice(
     chat = await consultation(client)
     await send(client, chat.patient, chat.group_id, "once please")
     [record] = await records(client, chat.group_id)
-    service = app.state.container.ai.service
+    service = app.state.server.ai.service
     results = await asyncio.gather(
         *(service.process_ai_request(record["record_id"]) for _ in range(3))
     )

@@ -59,7 +59,7 @@ async def test_rows_from_the_previous_test_are_gone_part_one(client: httpx.Async
 
 
 async def test_rows_from_the_previous_test_are_gone_part_two(app: FastAPI) -> None:
-    async with app.state.container.db.read() as session:
+    async with app.state.server.core.db.read() as session:
         count = (
             await session.execute(text("SELECT count(*) FROM users WHERE username = 'leak-probe'"))
         ).scalar_one()

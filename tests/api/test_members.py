@@ -1,5 +1,6 @@
 """Membership (SPEC §4, §5): adding, listing, leaving and removing, and the SYSTEM messages."""
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -285,14 +286,86 @@ async def test_leave_twice_and_rejoin(client: httpx.AsyncClient) -> None:
     assert seqs == [1, 2, 3]
 
 
-async def test_doctor_leaves_their_own_group(client: httpx.AsyncClient) -> None:
+async def test_the_last_doctor_cannot_leave_or_be_removed(client: httpx.AsyncClient) -> None:
+    """Before the fix the last doctor could leave, orphaning the patients' consultation."""
     room = await consultation(client)
+    response = await remove(client, room.group_id, room.doctor.user_id, room.doctor.headers)
+    assert_error(response, 409, "LAST_DOCTOR")
+    assert len(await members_of(client, room.patient, room.group_id)) == 2
+    assert len(await history(client, room.patient, room.group_id)) == 1  # no SYSTEM message
+
+
+async def test_a_doctor_leaves_when_another_stays(client: httpx.AsyncClient) -> None:
+    room = await consultation(client)
+    colleague = await create_user(client, "DOCTOR")
+    await add_member(client, room.doctor, room.group_id, colleague)
     response = await remove(client, room.group_id, room.doctor.user_id, room.doctor.headers)
     assert response.status_code == 204
     members = await members_of(client, room.patient, room.group_id)
-    assert [m["user_id"] for m in members] == [room.patient.user_id]
+    assert {m["user_id"] for m in members} == {room.patient.user_id, colleague.user_id}
     leave = (await history(client, room.patient, room.group_id))[-1]
     assert leave["from_user_id"] == room.doctor.user_id and leave["from_user_role"] == "DOCTOR"
+    # The remaining doctor is now the last one.
+    response = await remove(client, room.group_id, colleague.user_id, colleague.headers)
+    assert_error(response, 409, "LAST_DOCTOR")
+
+
+async def test_only_the_service_key_ends_the_last_doctor_membership(
+    client: httpx.AsyncClient,
+) -> None:
+    room = await consultation(client)
+    response = await remove(client, room.group_id, room.doctor.user_id, SERVICE_HEADERS)
+    assert response.status_code == 204
+    members = await members_of(client, room.patient, room.group_id)
+    assert [m["user_id"] for m in members] == [room.patient.user_id]
+
+
+async def test_concurrent_leaves_keep_a_doctor(client: httpx.AsyncClient) -> None:
+    room = await consultation(client)
+    colleague = await create_user(client, "DOCTOR")
+    await add_member(client, room.doctor, room.group_id, colleague)
+    responses = await asyncio.gather(
+        remove(client, room.group_id, room.doctor.user_id, room.doctor.headers),
+        remove(client, room.group_id, colleague.user_id, colleague.headers),
+    )
+    assert sorted(r.status_code for r in responses) == [204, 409]
+    members = await members_of(client, room.patient, room.group_id)
+    assert [m["user_role"] for m in members].count("DOCTOR") == 1
+
+
+@pytest.mark.parametrize(
+    ("system_role", "group_role"),
+    [("PATIENT", "AI_ASSISTANT"), ("DOCTOR", "AI_ASSISTANT")],
+)
+async def test_a_human_never_wears_the_ai_badge(
+    client: httpx.AsyncClient, system_role: str, group_role: str
+) -> None:
+    """Before the fix a doctor could add a person with the group role AI_ASSISTANT."""
+    room = await consultation(client)
+    person = await create_user(client, system_role)
+    body = {"user_id": person.user_id, "user_role": group_role}
+    response = await post_member(client, room.group_id, body, room.doctor.headers)
+    assert_error(response, 422, "ROLE_MISMATCH")
+    assert len(await members_of(client, room.doctor, room.group_id)) == 2
+
+
+@pytest.mark.parametrize("group_role", ["PATIENT", "DOCTOR"])
+async def test_the_ai_assistant_has_no_other_group_role(
+    client: httpx.AsyncClient, group_role: str
+) -> None:
+    """An AI assistant added as PATIENT would have its own replies routed to the AI."""
+    room = await consultation(client)
+    response = await client.post(
+        "/api/user/create",
+        json={"username": "Other AI", "user_role": "AI_ASSISTANT"},
+        headers=SERVICE_HEADERS,
+    )
+    assistant_id = response.json()["user_id"]
+    body = {"user_id": assistant_id, "user_role": group_role}
+    response = await post_member(client, room.group_id, body, room.doctor.headers)
+    assert_error(response, 422, "ROLE_MISMATCH")
+    response = await post_member(client, room.group_id, {"user_id": assistant_id}, SERVICE_HEADERS)
+    assert response.status_code == 201 and response.json()["user_role"] == "AI_ASSISTANT"
 
 
 async def test_member_count_follows_membership(client: httpx.AsyncClient) -> None:

@@ -153,6 +153,7 @@ class ServerFactory:
         broker_url: str = "memory://",
         redis_prefix: str = "im",
         extra: Mapping[str, str] | None = None,
+        entry: str = "app",
     ) -> ServerProcess:
         env = server_env(
             database_url=database_url,
@@ -160,7 +161,7 @@ class ServerFactory:
             redis_prefix=redis_prefix,
             extra=extra,
         )
-        server = ServerProcess(name=name, env=env, workdir=self.workdir / "servers")
+        server = ServerProcess(name=name, env=env, workdir=self.workdir / "servers", entry=entry)
         self.started.append(server)
         return server
 

@@ -75,11 +75,13 @@ def tail(path: Path, lines: int = 60) -> str:
 
 @dataclass
 class ServerProcess:
-    """One `python -m app` process; restartable on the same port with the same environment."""
+    """One `python -m app` process (or, with `entry="uvicorn"`, the seed's own command
+    `uvicorn app.main:app`); restartable on the same port with the same environment."""
 
     name: str
     env: dict[str, str]
     workdir: Path
+    entry: str = "app"
     port: int = field(default_factory=free_port)
     popen: subprocess.Popen[bytes] | None = None
     starts: int = 0
@@ -113,13 +115,19 @@ class ServerProcess:
             log.write(f"\n===== start #{self.starts} on port {self.port} =====\n".encode())
             log.flush()
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "app"],
+                self._command(),
                 cwd=self.workdir,  # no `.env` here: the environment below is the whole config
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def _command(self) -> list[str]:
+        if self.entry == "uvicorn":
+            target = ("app.main:app", "--host", LOOPBACK, "--port", str(self.port))
+            return [sys.executable, "-m", "uvicorn", *target]
+        return [sys.executable, "-m", "app"]
 
     async def start(self, within: float = START_TIMEOUT) -> ServerProcess:
         self.spawn()

@@ -1,12 +1,14 @@
-"""A WebSocket client that stops reading, on a real server process (SPEC §6 delivery).
+"""A WebSocket client that stops reading, on a real server process (SPEC §6, §14).
 
-Its bounded send queue fills, the server closes it with 4008, and a client that keeps reading
-in the same group sees every message with bounded latency all along.
+Its bounded send queue fills, the server closes it with 4008 — and, as the peer never even
+takes the close frame, tears the connection down within 10 s — while a client that keeps
+reading in the same group sees every message with bounded latency all along.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import statistics
 import time
@@ -23,7 +25,7 @@ QUEUE_SIZE = 8
 MESSAGES = 400
 PADDING = "\N{GRINNING FACE}" * 4990  # 20 KB frames fill the stalled socket quickly
 MAX_LATENCY = 2.0
-CLOSE_WITHIN = 30.0
+TORN_DOWN_WITHIN = 10.0
 
 
 async def _slow_closed(http_metrics: str) -> float:
@@ -91,25 +93,24 @@ async def test_stalled_reader_gets_4008_and_others_keep_their_latency(
         closed = await _slow_closed((await http.get("/metrics")).text)
         assert closed >= 1, "the stalled socket was never closed as too slow"
 
-        # Now read what the stalled client had buffered: the close frame comes last.
+        # The server lets go of the stalled connection by itself (before the fix it waited
+        # forever for the peer to take the close frame).
+        torn_down_by = time.monotonic() + TORN_DOWN_WITHIN
+        while (await http.get("/health")).json()["connections"] > 1:
+            assert time.monotonic() < torn_down_by, "the stalled connection is still open"
+            await asyncio.sleep(0.1)
+        # What the stalled client had buffered is an in-order prefix, then the connection ends.
         drained = 0
-        deadline = time.monotonic() + CLOSE_WITHIN
-        code = None
-        while time.monotonic() < deadline:
-            try:
-                await asyncio.wait_for(slow.recv(), timeout=deadline - time.monotonic())
-                drained += 1
-            except ConnectionClosed as exc:
-                code = exc.rcvd.code if exc.rcvd is not None else None
-                break
-            except TimeoutError:
-                break
+        with contextlib.suppress(ConnectionClosed, ConnectionError):
+            async with asyncio.timeout(TORN_DOWN_WITHIN):
+                while True:
+                    await slow.recv()
+                    drained += 1
         print(
             f"latency max={max(latencies) * 1000:.1f}ms "
             f"median={statistics.median(latencies) * 1000:.1f}ms; stalled client drained "
-            f"{drained} frames, then close {code}"
+            f"{drained} frames"
         )
-        assert code == 4008, f"closed with {code} after {drained} frames"
         assert drained < MESSAGES  # it really fell behind
 
         # The fast client and the server are fine.

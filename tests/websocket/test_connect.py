@@ -77,7 +77,7 @@ async def test_refused_tokens(
     ):
         await assert_refused(url)
     # Refused sockets leave no trace: the user is not online and holds no connection.
-    assert live_server.app.state.container.connections.count == 0
+    assert live_server.app.state.server.connections.count == 0
 
 
 async def test_a_token_in_a_header_does_not_replace_the_query_token(
@@ -94,7 +94,7 @@ async def test_several_connections_of_one_user(
     user = await create_user(live_client)
     phone = await WSClient.open(live_server, user)
     laptop = await WSClient.open(live_server, user)
-    connections = live_server.app.state.container.connections
+    connections = live_server.app.state.server.connections
     assert connections.count == 2
     await phone.ping()
     await laptop.ping()
@@ -130,4 +130,4 @@ async def test_server_shutdown_closes_open_sockets(settings: Settings) -> None:
         await asyncio.wait_for(stop_live_server(live, task), 20)
     for client in (phone, laptop):
         assert await client.closed_code() in (1001, 1012)
-    assert live.app.state.container.connections.count == 0
+    assert live.app.state.server.connections.count == 0

@@ -54,7 +54,7 @@ async def test_socket_opened_while_the_database_is_down_is_told_to_retry(
     try:
         outcome = await outcome_of_connect(live.ws_url("user_x", token))
         assert outcome in (503, TRY_LATER), f"refused with {outcome}"
-        assert live.app.state.container.connections.count == 0
+        assert live.app.state.server.connections.count == 0
     finally:
         live.server.should_exit = True
         await asyncio.wait_for(task, 15)

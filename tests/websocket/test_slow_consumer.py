@@ -37,7 +37,7 @@ async def stalled_client(live: LiveServer, room: Consultation) -> WSClient:
 
 
 def is_closed_on_server(live: LiveServer, user_id: str) -> bool:
-    connections = live.app.state.container.connections._by_user.get(user_id, {})
+    connections = live.app.state.server.connections._by_user.get(user_id, {})
     return any(connection.closed.is_set() for connection in connections.values())
 
 

@@ -1,10 +1,12 @@
 """Catch-up after a disconnect (SPEC §6 `sync`): every missed message, oldest first, no gap,
 in pages of at most 200 with `has_more`."""
 
+import asyncio
 from typing import Any
 
 import httpx
 
+from tests.conftest import LiveServer
 from tests.factories import consultation, create_user, send_ok
 from tests.websocket.wsclient import Connect, WSClient
 
@@ -56,11 +58,15 @@ async def test_sync_returns_every_missed_message_oldest_first(
 
 
 async def test_sync_pages_when_more_than_200_were_missed(
-    ws: Connect, live_client: httpx.AsyncClient
+    ws: Connect, live_server: LiveServer, live_client: httpx.AsyncClient
 ) -> None:
     room = await consultation(live_client)
-    for n in range(449):
-        await send_ok(live_client, room.doctor, room.group_id, f"n{n}")
+    # Seeded concurrently and in-process (no TCP round trips): the sends are not under test.
+    transport = httpx.ASGITransport(app=live_server.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://seed") as seeder:
+        await asyncio.gather(
+            *(send_ok(seeder, room.doctor, room.group_id, f"n{n}") for n in range(449))
+        )
     patient = await ws(room.patient)
     first = await patient.request({"type": "sync", "cursors": {room.group_id: 0}}, "sync_result")
     assert len(first["messages"]) == 200 and first["has_more"] is True

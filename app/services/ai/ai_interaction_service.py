@@ -1,16 +1,17 @@
 """Processing one AI request: claim the outbox record, build the history, call the provider
-with retries, store the reply as the AI assistant's message, and record the outcome.
+under the retry policy, append the reply as the AI assistant's message, and record the outcome.
 
-Events to the group: `ai_status` PROCESSING, `ai_reply_delta` while a provider streams, the
-reply `message`, then `ai_status` SUCCESS — or `ai_status` FAILED with the record's error.
-The reply and the record's SUCCESS commit together, so a crash never posts a reply twice.
+Events to the group: `ai_status` PROCESSING, `ai_reply_delta` (coalesced) while a provider
+streams, the reply `message`, then `ai_status` SUCCESS — or `ai_status` FAILED with the record's
+error. Every transition is conditional on this worker's claim token: a worker whose lease
+lapsed while another took the record over changes nothing and emits nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,215 +19,217 @@ from datetime import timedelta
 from app.config import Settings
 from app.db.base import utcnow
 from app.db.session import Database
-from app.metrics import AI_CALLS, AI_LATENCY
+from app.metrics import AI_CALLS, AI_CLAIMS_LOST, AI_LATENCY
 from app.models import AIStatus, UserRole
+from app.realtime.fanout import Fanout
 from app.repositories.ai_interaction_repository import AIInteractionRepository
+from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.message_repository import MessageRepository
-from app.services.ai.providers import (
-    AIError,
-    AIProvider,
-    PermanentAIError,
-    RetryableAIError,
-    Turn,
-)
-from app.services.core.events import EventSink
-from app.services.core.message_service import MessageService
+from app.services.ai.calls import AIFailure, RetryPolicy, call_with_retries
+from app.services.ai.deltas import DeltaCoalescer
+from app.services.ai.outbox import DISPATCH_GRACE
+from app.services.ai.providers import AIProvider, Turn
+from app.services.ai.reply import AIReply, ClaimLost, ReplyOutcome
+from app.services.core.message_writer import MessageWriter
 
 logger = logging.getLogger(__name__)
 
-LEASE_MARGIN_SECONDS = 5.0
+LEASE_MARGIN = timedelta(seconds=10)
+"""A claim outlives the reply deadline by this much (time to store the reply) before the
+sweeper presumes its worker dead."""
 MAX_REPLY_CHARS = 20_000
 """A runaway provider cannot flood a group: longer replies are cut (and marked as cut)."""
-PENDING_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
-class AIRequest:
+class ClaimedRequest:
     record_id: str
+    token: str
     group_id: str
     user_message_id: str
     message: str
     history: list[Turn]
 
-
-class AIFailure(Exception):
-    def __init__(self, message: str, attempts: int) -> None:
-        super().__init__(message)
-        self.attempts = attempts
+    def body(self) -> str:
+        """The request as recorded: the seed's `{"message", "history"}`."""
+        payload = {"message": self.message, "history": [t.__dict__ for t in self.history]}
+        return json.dumps(payload, ensure_ascii=False)
 
 
 class AIInteractionService:
     def __init__(
         self,
         db: Database,
-        settings: Settings,
+        writer: MessageWriter,
+        fanout: Fanout,
         provider: AIProvider,
-        messages: MessageService,
-        events: EventSink,
+        settings: Settings,
         assistant_user_id: str,
     ) -> None:
         self.db = db
-        self.settings = settings
+        self.writer = writer
+        self.fanout = fanout
         self.provider = provider
-        self.messages = messages
-        self.events = events
+        self.policy = RetryPolicy.from_settings(settings)
+        self.history_limit = settings.ai_history_limit
         self.assistant_user_id = assistant_user_id
 
     @property
     def lease(self) -> timedelta:
-        """How long a PROCESSING record may go untouched before its worker is presumed dead:
-        every attempt timing out, every back-off slept, plus a margin."""
-        s = self.settings
-        backoff = sum(s.ai_retry_backoff * 2**i for i in range(s.ai_max_retries))
-        worst = s.ai_service_timeout * (s.ai_max_retries + 1) + backoff + LEASE_MARGIN_SECONDS
-        return timedelta(seconds=worst)
+        return timedelta(seconds=self.policy.deadline) + LEASE_MARGIN
 
     async def process_ai_request(self, record_id: str) -> str | None:
-        """Run the record to SUCCESS or FAILED; returns the reply, or None when another
-        worker holds the record or the call failed."""
-        request = await self._claim(record_id)
-        if request is None:
+        """Run the record to SUCCESS or FAILED; returns the reply, or None when another worker
+        holds the record or the reply could not be produced or stored."""
+        token = secrets.token_hex(16)
+        async with self.db.write() as session, session.begin():
+            claimed = await AIInteractionRepository(session).claim(
+                record_id, token, utcnow() + self.lease
+            )
+        if not claimed:
+            return None
+        started = time.perf_counter()
+        request = await self._load(record_id, token)
+        if request is None:  # the record went with its group
+            return None
+        if not await self._assistant_is_member(request.group_id):
+            await self._fail(
+                request, "The AI assistant is no longer a member of this group", 0, started
+            )
             return None
         self._status(request, AIStatus.PROCESSING)
-        started = time.perf_counter()
+        coalescer = DeltaCoalescer(lambda text: self._delta(request, text))
         try:
-            reply, attempts = await self._call_with_retries(request)
+            reply, attempts = await call_with_retries(
+                self.provider,
+                request.message,
+                request.history,
+                self.policy,
+                coalescer.add,
+                record_id=record_id,
+            )
         except AIFailure as failure:
             await self._fail(request, str(failure), failure.attempts, started)
             return None
+        finally:
+            coalescer.flush()
+        if len(reply) > MAX_REPLY_CHARS:
+            reply = reply[: MAX_REPLY_CHARS - 1] + "…"
+        return await self._store(request, reply, attempts, started)
+
+    async def _load(self, record_id: str, token: str) -> ClaimedRequest | None:
+        """The claimed record's message and the history before it."""
+        async with self.db.read() as session:
+            record = await AIInteractionRepository(session).get_by_id(record_id)
+            messages = MessageRepository(session)
+            message = await messages.get_by_id(record.user_message_id) if record else None
+            if message is None:
+                return None
+            rows = await messages.get_history(message.group_id, message.seq, self.history_limit)
+        history = [_turn(m.from_user_role, name, m.msg_content) for m, name in rows]
+        return ClaimedRequest(
+            record_id, token, message.group_id, message.message_id, message.msg_content, history
+        )
+
+    async def _assistant_is_member(self, group_id: str) -> bool:
+        async with self.db.read() as session:
+            member = await GroupMemberRepository(session).get_member(
+                group_id, self.assistant_user_id
+            )
+        return member is not None
+
+    async def _store(
+        self, request: ClaimedRequest, reply: str, attempts: int, started: float
+    ) -> str | None:
         duration_ms = int((time.perf_counter() - started) * 1000)
-        async with self.db.write() as session, session.begin():
-            stored = await self.messages.append_in_transaction(
-                session,
-                group_id=request.group_id,
-                sender_id=self.assistant_user_id,
-                sender_role=UserRole.AI_ASSISTANT,
-                content=reply,
-                client_msg_id=request.record_id,
-            )
-            await AIInteractionRepository(session).update_success(
-                record_id, stored.message.message_id, reply, duration_ms, attempts
-            )
-        await self.messages.publish_stored(stored)
+        append = AIReply(
+            record_id=request.record_id,
+            token=request.token,
+            group_id=request.group_id,
+            assistant_id=self.assistant_user_id,
+            outcome=ReplyOutcome(reply, request.body(), duration_ms, attempts),
+        )
+        try:
+            stored = await self.writer.append(append)
+            if not stored.created:  # another worker's reply is stored under this record
+                raise ClaimLost(request.record_id)
+        except ClaimLost:
+            AI_CLAIMS_LOST.inc()
+            logger.warning("ai record %s was taken over; its reply is dropped", request.record_id)
+            return None
+        except Exception as exc:
+            reason = getattr(exc, "message", None) or f"the reply could not be stored ({exc!r})"
+            await self._fail(request, reason, attempts, started)
+            return None
         self._status(request, AIStatus.SUCCESS, ai_message_id=stored.message.message_id)
         AI_CALLS.labels(AIStatus.SUCCESS).inc()
         AI_LATENCY.observe(duration_ms / 1000)
         logger.info(
-            "ai record %s succeeded in %d ms (%d attempts)", record_id, duration_ms, attempts
+            "ai record %s succeeded in %d ms (%d attempts)",
+            request.record_id,
+            duration_ms,
+            attempts,
         )
         return reply
 
-    async def _claim(self, record_id: str) -> AIRequest | None:
-        async with self.db.write() as session, session.begin():
-            records = AIInteractionRepository(session)
-            if not await records.claim(record_id):
-                return None
-            record = await records.get_by_id(record_id)
-            messages = MessageRepository(session)
-            message = await messages.get_by_id(record.user_message_id) if record else None
-            if record is None or message is None:
-                return None
-            rows = await messages.get_history(
-                message.group_id, message.seq, self.settings.ai_history_limit
-            )
-            history = [self._turn(m.from_user_role, name, m.msg_content) for m, name in rows]
-            body = {"message": message.msg_content, "history": [t.__dict__ for t in history]}
-            await records.set_request(record_id, json.dumps(body, ensure_ascii=False))
-        return AIRequest(
-            record_id, message.group_id, message.message_id, message.msg_content, history
-        )
-
-    @staticmethod
-    def _turn(role: str, username: str, content: str) -> Turn:
-        if role == UserRole.AI_ASSISTANT:
-            return Turn("assistant", content)
-        if role == UserRole.DOCTOR:
-            return Turn("user", f"[Doctor {username}] {content}")
-        return Turn("user", content)
-
-    async def _call_with_retries(self, request: AIRequest) -> tuple[str, int]:
-        settings = self.settings
-        attempts = 0
-        while True:
-            attempts += 1
-            streamed = False
-
-            def on_delta(delta: str) -> None:
-                nonlocal streamed
-                streamed = True
-                self.events.send_message_to_group(
-                    request.group_id,
-                    {
-                        "type": "ai_reply_delta",
-                        "group_id": request.group_id,
-                        "record_id": request.record_id,
-                        "user_message_id": request.user_message_id,
-                        "delta": delta,
-                    },
-                )
-
-            call_started = time.perf_counter()
-            try:
-                async with asyncio.timeout(settings.ai_service_timeout):
-                    reply = await self.provider.complete(request.message, request.history, on_delta)
-                if len(reply) > MAX_REPLY_CHARS:
-                    reply = reply[: MAX_REPLY_CHARS - 1] + "…"
-            except (RetryableAIError, TimeoutError) as exc:
-                error: AIError = (
-                    exc if isinstance(exc, RetryableAIError) else RetryableAIError("timed out")
-                )
-            except PermanentAIError as exc:
-                self._log_call(request, attempts, call_started, str(exc))
-                raise AIFailure(str(exc), attempts) from exc
-            else:
-                self._log_call(request, attempts, call_started, "ok")
-                return reply, attempts
-            self._log_call(request, attempts, call_started, str(error))
-            if streamed or attempts > settings.ai_max_retries:
-                raise AIFailure(f"{error} (after {attempts} attempts)", attempts) from error
-            delay = settings.ai_retry_backoff * 2 ** (attempts - 1)
-            if isinstance(error, RetryableAIError) and error.retry_after is not None:
-                delay = max(delay, min(error.retry_after, settings.ai_service_timeout))
-            await asyncio.sleep(delay)
-
-    def _log_call(self, request: AIRequest, attempt: int, started: float, outcome: str) -> None:
-        logger.info(
-            "ai call record=%s attempt=%d %.0fms: %s",
-            request.record_id,
-            attempt,
-            (time.perf_counter() - started) * 1000,
-            outcome,
-        )
-
-    async def _fail(self, request: AIRequest, error: str, attempts: int, started: float) -> None:
+    async def _fail(
+        self, request: ClaimedRequest, error: str, attempts: int, started: float
+    ) -> None:
+        record_id = request.record_id
         duration_ms = int((time.perf_counter() - started) * 1000)
         async with self.db.write() as session, session.begin():
-            await AIInteractionRepository(session).update_failed(
-                request.record_id, error, duration_ms, attempts
+            applied = await AIInteractionRepository(session).fail(
+                record_id,
+                request.token,
+                error_message=error,
+                request_content=request.body(),
+                duration_ms=duration_ms,
+                attempts=attempts,
             )
+        if not applied:
+            AI_CLAIMS_LOST.inc()
+            logger.warning("ai record %s was taken over; its failure is dropped", record_id)
+            return
         self._status(request, AIStatus.FAILED, error=error)
         AI_CALLS.labels(AIStatus.FAILED).inc()
         AI_LATENCY.observe(duration_ms / 1000)
-        logger.warning("ai record %s failed after %d attempts", request.record_id, attempts)
+        logger.warning("ai record %s failed after %d attempts", record_id, attempts)
 
-    def _status(self, request: AIRequest, status: AIStatus, **extra: str) -> None:
+    def _delta(self, request: ClaimedRequest, text: str) -> None:
+        self.fanout.to_group(
+            request.group_id,
+            {
+                "type": "ai_reply_delta",
+                "group_id": request.group_id,
+                "record_id": request.record_id,
+                "user_message_id": request.user_message_id,
+                "delta": text,
+            },
+        )
+
+    def _status(self, request: ClaimedRequest, status: AIStatus, **extra: str) -> None:
         """`ai_status` to the group; FAILED carries `error`, SUCCESS the reply's message id."""
-        event = {
-            "type": "ai_status",
-            "group_id": request.group_id,
-            "record_id": request.record_id,
-            "user_message_id": request.user_message_id,
-            "status": status.value,
-            **extra,
-        }
-        self.events.send_message_to_group(request.group_id, event)
+        self.fanout.to_group(
+            request.group_id,
+            {
+                "type": "ai_status",
+                "group_id": request.group_id,
+                "record_id": request.record_id,
+                "user_message_id": request.user_message_id,
+                "status": status.value,
+                **extra,
+            },
+        )
 
-    async def requeue_unfinished(self) -> list[str]:
-        """Records to hand to a worker again: PENDING ones whose dispatch may have been lost,
-        PROCESSING ones whose worker died (lease lapsed). Safe to call from every instance."""
-        now = utcnow()
+    async def requeue_due(self) -> list[str]:
+        """Records to hand to a worker again (see `AIInteractionRepository.requeue_due`)."""
         async with self.db.write() as session, session.begin():
-            return await AIInteractionRepository(session).requeue_unfinished(
-                pending_before=now - timedelta(seconds=PENDING_GRACE_SECONDS),
-                stale_before=now - self.lease,
-            )
+            return await AIInteractionRepository(session).requeue_due(utcnow(), DISPATCH_GRACE)
+
+
+def _turn(role: str, username: str, content: str) -> Turn:
+    if role == UserRole.AI_ASSISTANT:
+        return Turn("assistant", content)
+    if role == UserRole.DOCTOR:
+        return Turn("user", f"[Doctor {username}] {content}")
+    return Turn("user", content)

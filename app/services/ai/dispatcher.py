@@ -1,6 +1,7 @@
 """Handing AI records to a worker: asyncio tasks in this process, or Celery.
 
-Both are fire-and-forget from the caller's point of view: a send never waits for the AI.
+Both are fire-and-forget for the caller (a send never waits for the AI) and bounded: a record
+that does not fit is left PENDING, and the sweeper dispatches it again when it falls due.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from app.metrics import AI_DISPATCH_DEFERRED
+
 logger = logging.getLogger(__name__)
 
 CELERY_TASK_NAME = "app.tasks.ai_interaction_task.process_ai_record"
+CELERY_SENDS_IN_FLIGHT = 1000
 
 
 class Dispatcher(Protocol):
@@ -23,16 +27,22 @@ class Dispatcher(Protocol):
 
 
 class InProcessDispatcher:
-    """At most `concurrency` AI calls at once in this process; a record already queued here
-    is not queued twice."""
+    """At most `concurrency` AI calls at once and `backlog` more waiting in this process; a
+    record already held here is not taken twice."""
 
-    def __init__(self, process: Callable[[str], Awaitable[object]], concurrency: int) -> None:
+    def __init__(
+        self, process: Callable[[str], Awaitable[object]], concurrency: int, backlog: int
+    ) -> None:
         self.process = process
+        self.capacity = concurrency + backlog
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     async def dispatch(self, record_id: str) -> None:
         if record_id in self._tasks:
+            return
+        if len(self._tasks) >= self.capacity:
+            AI_DISPATCH_DEFERRED.inc()
             return
         task = asyncio.create_task(self._run(record_id), name=f"ai-{record_id}")
         self._tasks[record_id] = task
@@ -43,7 +53,7 @@ class InProcessDispatcher:
             try:
                 await self.process(record_id)
             except Exception:
-                # The record stays PROCESSING; the sweeper retries it once its lease lapses.
+                # The record stays claimed; the sweeper retries it once its lease lapses.
                 logger.exception("ai record %s could not be processed", record_id)
 
     async def stop(self) -> None:
@@ -63,6 +73,9 @@ class CeleryDispatcher:
         self._pending: set[asyncio.Task[None]] = set()
 
     async def dispatch(self, record_id: str) -> None:
+        if len(self._pending) >= CELERY_SENDS_IN_FLIGHT:
+            AI_DISPATCH_DEFERRED.inc()
+            return
         task = asyncio.create_task(self._send(record_id))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
@@ -71,7 +84,7 @@ class CeleryDispatcher:
         try:
             await asyncio.to_thread(self.send_task, CELERY_TASK_NAME, args=[record_id])
         except Exception:
-            # The record stays PENDING; the sweeper queues it again.
+            # The record stays PENDING; the sweeper queues it again when it falls due.
             logger.exception("could not queue ai record %s on Celery", record_id)
 
     async def stop(self) -> None:

@@ -1,17 +1,17 @@
 """Groups and membership: create, read, update, list mine, add/remove members.
 
-Membership changes store a SYSTEM message in the same transaction and, after commit, emit
-`member_joined` / `member_left` (which also invalidates every instance's fan-out cache).
+Membership changes are appends (membership.py): the SYSTEM message and the membership row commit
+together; after the commit, `member_joined` / `member_left` and the message are pushed.
 """
 
 from __future__ import annotations
 
 import logging
 
-from app.broker.presence import PresenceStore
 from app.db.session import Database
-from app.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from app.models import Group, MessageType, User, UserRole
+from app.errors import InvalidInput, PermissionDenied
+from app.models import Group, User, UserRole
+from app.realtime.fanout import Fanout
 from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.group_repository import GroupRepository
 from app.repositories.message_repository import MessageRepository
@@ -26,20 +26,14 @@ from app.schemas.group import (
 )
 from app.schemas.message import MessageResponse
 from app.services.core.actor import Actor
-from app.services.core.events import EventSink, membership_event
-from app.services.core.message_service import MessageService
-from app.services.core.message_writer import SendResult
+from app.services.core.events import group_updated_event
+from app.services.core.membership import MemberJoin, MemberLeave, require_user
+from app.services.core.message_writer import MessageWriter
 from app.services.core.permissions import require_group, require_group_admin, require_member
+from app.services.core.presence_service import PresenceService
 from app.utils.id_generator import generate_group_id
 
 logger = logging.getLogger(__name__)
-
-
-def _group_response(group: Group, member_count: int) -> GroupResponse:
-    return GroupResponse.model_validate(
-        {**{c: getattr(group, c) for c in _GROUP_FIELDS}, "member_count": member_count}
-    )
-
 
 _GROUP_FIELDS = (
     "group_id",
@@ -53,20 +47,29 @@ _GROUP_FIELDS = (
 )
 
 
+def _group_response(group: Group, member_count: int) -> GroupResponse:
+    return GroupResponse.model_validate(
+        {**{c: getattr(group, c) for c in _GROUP_FIELDS}, "member_count": member_count}
+    )
+
+
 class GroupService:
     def __init__(
         self,
         db: Database,
-        events: EventSink,
-        messages: MessageService,
-        presence: PresenceStore,
+        writer: MessageWriter,
+        fanout: Fanout,
+        presence: PresenceService,
+        *,
+        assistant_user_id: str | None,
     ) -> None:
+        """`assistant_user_id`: the AI assistant, which joins every new group; None when the
+        AI layer is off."""
         self.db = db
-        self.events = events
-        self.messages = messages
+        self.writer = writer
+        self.fanout = fanout
         self.presence = presence
-        self.assistant_user_id: str | None = None
-        """Set at start-up by the AI layer; when set, new groups get the assistant as member."""
+        self.assistant_user_id = assistant_user_id
 
     async def create_group(self, actor: Actor, body: GroupCreate) -> GroupResponse:
         """Create a group owned by a DOCTOR (the caller, or `owner_user_id` for the service
@@ -94,7 +97,7 @@ class GroupService:
                 raise InvalidInput(
                     "owner_user_id is required with the service key", code="OWNER_REQUIRED"
                 )
-            owner = await GroupService._require_user(users, body.owner_user_id)
+            owner = await require_user(users, body.owner_user_id)
         else:
             if body.owner_user_id is not None:
                 raise InvalidInput(
@@ -124,9 +127,7 @@ class GroupService:
                 setattr(group, field, value)
             await groups.update(group)
             response = _group_response(group, await groups.member_count(group_id))
-        self.events.send_message_to_group(
-            group_id, {"type": "group_updated", "group": response.model_dump(mode="json")}
-        )
+        self.fanout.to_group(group_id, group_updated_event(response))
         return response
 
     async def list_groups(self, user: User) -> list[GroupSummary]:
@@ -163,33 +164,12 @@ class GroupService:
     async def add_member(
         self, actor: Actor, group_id: str, body: GroupMemberAdd
     ) -> GroupMemberResponse:
-        """Add a user (group DOCTOR or service key). The role defaults to the user's system
-        role; the newcomer's read mark starts at the join message. Emits `member_joined` and
-        the SYSTEM message."""
-        async with self.db.write() as session, session.begin():
-            groups, members = GroupRepository(session), GroupMemberRepository(session)
-            await require_group_admin(groups, members, group_id, actor)
-            user = await self._require_user(UserRepository(session), body.user_id)
-            if await members.get_member(group_id, user.user_id) is not None:
-                raise Conflict("User is already a member of this group", code="ALREADY_MEMBER")
-            role = body.user_role or user.user_role
-            sender = actor.user or user
-            sender_role = role if sender is user else await self._role_of(members, group_id, sender)
-            system = await self.messages.append_in_transaction(
-                session,
-                group_id=group_id,
-                sender_id=sender.user_id,
-                sender_role=sender_role,
-                content=f"{sender.username} added {user.username}"
-                if sender is not user
-                else f"{user.username} joined",
-                msg_type=MessageType.SYSTEM,
-            )
-            member = await members.add_member(
-                group_id, user.user_id, role, last_read_seq=system.message.seq
-            )
-        await self._announce(system, "member_joined", group_id, user.user_id)
-        logger.info("user %s joined group %s as %s", user.user_id, group_id, role)
+        """Add a user (group DOCTOR or service key); the role defaults to the user's system
+        role. After commit: `member_joined`, then the SYSTEM message."""
+        join = MemberJoin(actor, group_id, body.user_id, body.user_role)
+        await self.writer.append(join)
+        user, member = join.joined
+        logger.info("user %s joined group %s as %s", user.user_id, group_id, member.user_role)
         return GroupMemberResponse(
             user_id=user.user_id,
             username=user.username,
@@ -200,33 +180,8 @@ class GroupService:
 
     async def remove_member(self, actor: Actor, group_id: str, user_id: str) -> None:
         """Remove a member (group DOCTOR or service key), or leave (any member, themselves).
-        Emits `member_left` (to the leaver too) and the SYSTEM message."""
-        async with self.db.write() as session, session.begin():
-            groups, members = GroupRepository(session), GroupMemberRepository(session)
-            leaving = actor.user is not None and actor.user.user_id == user_id
-            if not leaving:
-                await require_group_admin(groups, members, group_id, actor)
-            target = (
-                await require_member(groups, members, group_id, user_id)
-                if leaving
-                else (await members.get_member(group_id, user_id))
-            )
-            if target is None:
-                raise NotFound("User is not a member of this group", code="MEMBER_NOT_FOUND")
-            user = await self._require_user(UserRepository(session), user_id)
-            sender = actor.user or user
-            system = await self.messages.append_in_transaction(
-                session,
-                group_id=group_id,
-                sender_id=sender.user_id,
-                sender_role=await self._role_of(members, group_id, sender),
-                content=f"{user.username} left"
-                if sender is user or leaving
-                else f"{sender.username} removed {user.username}",
-                msg_type=MessageType.SYSTEM,
-            )
-            await members.remove_member(group_id, user_id)
-        await self._announce(system, "member_left", group_id, user_id)
+        After commit: `member_left`, then the SYSTEM message (to the leaver too)."""
+        await self.writer.append(MemberLeave(actor, group_id, user_id))
         logger.info("user %s left group %s", user_id, group_id)
 
     async def get_group_members(self, reader: User, group_id: str) -> list[GroupMemberResponse]:
@@ -248,29 +203,3 @@ class GroupService:
             )
             for m in rows
         ]
-
-    async def co_member_ids(self, user_id: str) -> set[str]:
-        """Everyone sharing a group with `user_id` (for presence events)."""
-        async with self.db.read() as session:
-            return await GroupMemberRepository(session).get_co_member_ids(user_id)
-
-    @staticmethod
-    async def _require_user(users: UserRepository, user_id: str) -> User:
-        user = await users.get_by_id(user_id)
-        if user is None:
-            raise NotFound(f"User {user_id} not found", code="USER_NOT_FOUND")
-        return user
-
-    @staticmethod
-    async def _role_of(members: GroupMemberRepository, group_id: str, user: User) -> str:
-        member = await members.get_member(group_id, user.user_id)
-        return member.user_role if member is not None else user.user_role
-
-    async def _announce(self, system: SendResult, kind: str, group_id: str, user_id: str) -> None:
-        self.events.send_message_to_group(
-            group_id,
-            membership_event(kind, group_id, user_id),
-            also_user_ids=(user_id,),
-            membership_changed=True,
-        )
-        await self.messages.publish_stored(system)

@@ -1,44 +1,34 @@
-"""Sending and reading messages: membership, the per-group seq, idempotency, read marks.
+"""Sending and reading messages: membership, idempotency, the rate limit, pages and read marks.
 
-Every store happens in a write transaction that locks the group row for the seq (user sends go
-through the group-commit writer in message_writer.py); events and message hooks' after-commit
-work run only once the commit has succeeded.
+A send is an append through the writer (message_writer.py), which stores it with the group's
+next seq and pushes it after the commit. Reads go through the bare-connection read path.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import Database
-from app.errors import InvalidInput, NotFound, RateLimited
-from app.metrics import MESSAGES_SENT
+from app.errors import AppError, InvalidInput, NotFound, PermissionDenied, RateLimited
 from app.models import Message, MessageType, User
+from app.realtime.fanout import Fanout
 from app.repositories import message_reads
 from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.group_repository import GroupRepository
 from app.repositories.message_repository import MessageRepository
 from app.schemas.message import MessageCreate
-from app.services.core.events import EventSink, message_event, read_event
-from app.services.core.message_writer import AfterCommit, MessageWriter, SendResult
+from app.services.core.events import read_event
+from app.services.core.message_writer import Append, Appended, BatchFacts, Draft, Key, MessageWriter
 from app.services.core.permissions import require_group, require_member
 from app.services.core.rate_limit import RateLimiter
-from app.utils.id_generator import generate_message_id
 
 logger = logging.getLogger(__name__)
 
 SYNC_PAGE_LIMIT = 200
-
-
-class MessageHook(Protocol):
-    async def on_stored(
-        self, session: AsyncSession, message: Message, *, ai_enabled: bool
-    ) -> AfterCommit | None:
-        """Runs inside the send transaction; may write rows and return after-commit work."""
-
 
 MessageRow = dict[str, Any]
 """A message as read for clients: the fields of `MessageResponse`, JSON-ready."""
@@ -50,30 +40,60 @@ class MessagePage:
     has_more: bool
 
 
-class MessageService:
-    def __init__(self, db: Database, events: EventSink, rate_limiter: RateLimiter) -> None:
-        self.db = db
-        self.events = events
-        self.rate_limiter = rate_limiter
-        self.hooks: list[MessageHook] = []
-        self.writer = MessageWriter(db, self._run_hooks, self.publish_stored)
+async def not_a_member(session: AsyncSession, group_id: str) -> AppError:
+    """The refusal for someone who is not in `group_id`: 404 if it does not exist, else 403."""
+    if await GroupRepository(session).exists(group_id):
+        return PermissionDenied("You are not a member of this group", code="NOT_A_MEMBER")
+    return NotFound(f"Group {group_id} not found", code="GROUP_NOT_FOUND")
 
-    def add_hook(self, hook: MessageHook) -> None:
-        """Plug in a layer (the AI) that reacts to every stored message."""
-        self.hooks.append(hook)
+
+class UserSend(Append):
+    """A member's TEXT message; its role in the group is stored with it."""
+
+    def __init__(self, sender: User, body: MessageCreate) -> None:
+        self.sender = sender
+        self.body = body
+        self.group_id = body.group_id
+
+    def membership_key(self) -> Key:
+        return (self.group_id, self.sender.user_id)
+
+    def idempotency_key(self) -> Key | None:
+        client_msg_id = self.body.client_msg_id
+        return (self.sender.user_id, client_msg_id) if client_msg_id is not None else None
+
+    async def draft(self, session: AsyncSession, facts: BatchFacts) -> Draft:
+        role = facts.roles.get(self.membership_key())
+        if role is None:
+            raise await not_a_member(session, self.group_id)
+        return Draft(
+            self.sender.user_id, role, MessageType.TEXT, self.body.content, self.body.client_msg_id
+        )
+
+
+class MessageService:
+    def __init__(
+        self, db: Database, writer: MessageWriter, fanout: Fanout, rate_limiter: RateLimiter
+    ) -> None:
+        self.db = db
+        self.writer = writer
+        self.fanout = fanout
+        self.rate_limiter = rate_limiter
 
     async def send_message(
         self, sender: User, body: MessageCreate, *, connection_id: str | None = None
-    ) -> SendResult:
-        """Store a member's message and publish it; idempotent on `client_msg_id`.
+    ) -> Appended:
+        """Store a member's message; idempotent on `client_msg_id`.
 
         Raises NotFound (group), PermissionDenied (non-member), RateLimited. After commit: a
-        `message` event to the group (the sending connection excluded) and hook work. A replay
-        returns the original with `created=False` and publishes nothing.
+        `message` event to the group (the sending connection excluded) and the hooks' work. A
+        replay returns the original with `created=False` and publishes nothing.
         """
         try:
             async with self.rate_limiter.attempt(sender.user_id) as attempt:
-                result = await self.writer.submit(sender, body, connection_id)
+                result = await self.writer.append(
+                    UserSend(sender, body), exclude_connection_id=connection_id
+                )
                 if result.created:
                     attempt.count()
         except RateLimited:
@@ -82,24 +102,8 @@ class MessageService:
             original = await self._find_replay(sender, body)
             if original is None:
                 raise
-            return SendResult(original, created=False)
+            return Appended(original, created=False)
         return result
-
-    async def _run_hooks(
-        self, session: AsyncSession, message: Message, ai_enabled: bool
-    ) -> AfterCommit | None:
-        work = [
-            await hook.on_stored(session, message, ai_enabled=ai_enabled) for hook in self.hooks
-        ]
-        pending = [item for item in work if item is not None]
-        if not pending:
-            return None
-
-        async def run_all() -> None:
-            for item in pending:
-                await item()
-
-        return run_all
 
     async def _find_replay(self, sender: User, body: MessageCreate) -> Message | None:
         """The message `sender` already stored under `body.client_msg_id`, if any."""
@@ -109,67 +113,6 @@ class MessageService:
             return await MessageRepository(session).get_by_client_msg_id(
                 sender.user_id, body.client_msg_id
             )
-
-    async def append_in_transaction(
-        self,
-        session: AsyncSession,
-        *,
-        group_id: str,
-        sender_id: str,
-        sender_role: str,
-        content: str,
-        msg_type: str = MessageType.TEXT,
-        client_msg_id: str | None = None,
-    ) -> SendResult:
-        """Take the group's next seq and insert; the caller commits, then `publish_stored`."""
-        bumped = await GroupRepository(session).next_seq(group_id)
-        if bumped is None:
-            raise NotFound(f"Group {group_id} not found", code="GROUP_NOT_FOUND")
-        seq, ai_enabled = bumped
-        message = await MessageRepository(session).create(
-            generate_message_id(),
-            group_id,
-            sender_id,
-            msg_type,
-            content,
-            seq=seq,
-            from_user_role=sender_role,
-            client_msg_id=client_msg_id,
-        )
-        work = [
-            await hook.on_stored(session, message, ai_enabled=ai_enabled) for hook in self.hooks
-        ]
-        return SendResult(message, True, tuple(item for item in work if item is not None))
-
-    async def publish_stored(
-        self, result: SendResult, *, exclude_connection_id: str | None = None
-    ) -> None:
-        """After commit: push the message to the group and start the hooks' work."""
-        message = result.message
-        MESSAGES_SENT.labels(message.msg_type).inc()
-        logger.info(
-            "message %s stored in %s seq=%d", message.message_id, message.group_id, message.seq
-        )
-        self.events.send_message_to_group(
-            message.group_id, message_event(message), exclude_connection_id=exclude_connection_id
-        )
-        for work in result.after_commit:
-            await work()
-
-    async def post_message(
-        self, *, group_id: str, sender_id: str, sender_role: str, content: str
-    ) -> Message:
-        """Store and publish a message on behalf of a trusted sender (the AI assistant)."""
-        async with self.db.write() as session, session.begin():
-            result = await self.append_in_transaction(
-                session,
-                group_id=group_id,
-                sender_id=sender_id,
-                sender_role=sender_role,
-                content=content,
-            )
-        await self.publish_stored(result)
-        return result.message
 
     async def get_message(self, reader: User, message_id: str) -> Message:
         """A message of one of the reader's groups; NotFound otherwise (no existence leak)."""
@@ -241,7 +184,7 @@ class MessageService:
             moved = await members.raise_read_seq(group_id, reader.user_id, seq)
             mark = seq if moved else member.last_read_seq
         if moved:
-            self.events.send_message_to_group(
+            self.fanout.to_group(
                 group_id,
                 read_event(group_id, reader.user_id, seq),
                 exclude_connection_id=connection_id,

@@ -1,11 +1,16 @@
-"""Group commit for user sends: one writer task per process stores queued sends in batches.
+"""The one way to append to a group's log: user sends, SYSTEM messages and AI replies alike.
 
-A batch is one write transaction with a handful of statements whatever its size: the senders'
-memberships and earlier idempotency keys in one query each, one `UPDATE groups … RETURNING` per
-group (in group_id order, so writers on other instances never deadlock), one multi-row INSERT.
-Under load this turns hundreds of small transactions, each paying several round trips, into a
-few large ones; alone, a send is a batch of one. Each send still gets its own outcome: a
-refused send fails alone, a replay resolves to the original message.
+One writer task per process stores queued appends in batches (group commit). A batch is one write
+transaction with a handful of statements whatever its size: the senders' group roles and earlier
+idempotency keys in one query each, one seq reservation per group (in group_id order, so writers
+on other instances never deadlock), one multi-row INSERT, then each append's own writes and the
+hooks' outbox rows. Under load this turns hundreds of small transactions into a few large ones;
+alone, an append is a batch of one. Each append still gets its own outcome: a refused one fails
+alone, a replay resolves to the original message, and if the batch itself fails (a race on a
+unique key, a value the database refuses) every append is retried in a transaction of its own.
+
+After the commit, new messages are pushed to their group in seq order, the callers get their
+outcomes, and only then does the hooks' after-commit work start (a send never waits for it).
 """
 
 from __future__ import annotations
@@ -14,69 +19,142 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import Database
-from app.errors import NotFound, PermissionDenied
-from app.models import Message, MessageType, User
+from app.errors import AppError, NotFound, as_app_error
+from app.metrics import MESSAGES_SENT
+from app.models import Message
+from app.realtime.envelope import Event
+from app.realtime.fanout import Fanout
 from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.group_repository import GroupRepository
 from app.repositories.message_repository import MessageRepository
-from app.schemas.message import MessageCreate
+from app.services.core.events import message_event
+from app.services.core.hooks import AfterCommit, Hooks, StoredMessage
 from app.utils.id_generator import generate_message_id
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 200
-AfterCommit = Callable[[], Awaitable[None]]
-StoredHook = Callable[[AsyncSession, Message, bool], Awaitable[AfterCommit | None]]
-Publish = Callable[..., Awaitable[None]]
+Key = tuple[str, str]
 
 
 @dataclass(frozen=True)
-class SendResult:
+class Draft:
+    """A message about to be appended: everything but its id and its seq."""
+
+    sender_id: str
+    sender_role: str
+    msg_type: str
+    content: str
+    client_msg_id: str | None = None
+
+    def to_message(self, group_id: str, seq: int) -> Message:
+        return Message(
+            message_id=generate_message_id(),
+            group_id=group_id,
+            seq=seq,
+            from_user_id=self.sender_id,
+            from_user_role=self.sender_role,
+            msg_type=self.msg_type,
+            msg_content=self.content,
+            client_msg_id=self.client_msg_id,
+        )
+
+
+@dataclass(frozen=True)
+class BatchFacts:
+    """What a batch reads once for all its appends."""
+
+    roles: dict[Key, str]
+    """(group_id, user_id) → group role, for every `membership_key` that is a member."""
+    originals: dict[Key, Message]
+    """(sender_id, client_msg_id) → the message already stored under that idempotency key."""
+
+
+class Append(Protocol):
+    """One request to append to `group_id`'s log, settled inside a batch transaction. Kinds of
+    append subclass it explicitly and inherit the defaults."""
+
+    group_id: str
+    exclusive: bool = False
+    """Run in a transaction of its own (an append that changes who is in the group)."""
+    also_user_ids: tuple[str, ...] = ()
+    """Users who get the message event besides the group's members (someone who just left)."""
+    invalidate_members: bool = False
+    """The first event drops every instance's cached member list of the group."""
+
+    def preceding_events(self) -> Sequence[Event]:
+        """Events pushed to the group just before the message (`member_joined`, …)."""
+        return ()
+
+    def membership_key(self) -> Key | None:
+        """(group_id, user_id) whose group role the batch should load into `facts.roles`."""
+        return None
+
+    def idempotency_key(self) -> Key | None:
+        """(sender_id, client_msg_id): an append with a key already stored is a replay."""
+        return None
+
+    async def draft(self, session: AsyncSession, facts: BatchFacts) -> Draft:
+        """The message to append. Reads only; raises an `AppError` to refuse this append."""
+
+    async def after_insert(self, session: AsyncSession, message: Message) -> None:
+        """Writes that belong with the message, in its transaction (none by default)."""
+        return None
+
+
+@dataclass(frozen=True)
+class Appended:
     message: Message
     created: bool
-    after_commit: tuple[AfterCommit, ...] = ()
+    """False for a replay: the message was stored earlier under the same idempotency key."""
+
+
+Outcome = Appended | BaseException
 
 
 @dataclass
-class PendingSend:
-    sender: User
-    body: MessageCreate
-    connection_id: str | None
-    future: asyncio.Future[SendResult] = field(repr=False)
+class _Pending:
+    item: Append
+    exclude_connection_id: str | None
+    future: asyncio.Future[Appended] = field(repr=False)
 
-    def resolve(self, result: SendResult) -> None:
-        if not self.future.done():
-            self.future.set_result(result)
+    def settle(self, outcome: Outcome) -> None:
+        if self.future.done():
+            return
+        if isinstance(outcome, BaseException):
+            self.future.set_exception(outcome)
+        else:
+            self.future.set_result(outcome)
 
-    def fail(self, error: BaseException) -> None:
-        if not self.future.done():
-            self.future.set_exception(error)
+
+@dataclass
+class _Committed:
+    outcomes: list[Outcome]
+    after_commit: list[AfterCommit]
 
 
 class MessageWriter:
-    def __init__(self, db: Database, on_stored: StoredHook, publish: Publish) -> None:
+    def __init__(self, db: Database, fanout: Fanout, hooks: Hooks) -> None:
         self.db = db
-        self.on_stored = on_stored
-        self.publish = publish
-        self._queue: list[PendingSend] = []
+        self.fanout = fanout
+        self.hooks = hooks
+        self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(
-        self, sender: User, body: MessageCreate, connection_id: str | None = None
-    ) -> SendResult:
-        """Queue a send and wait for its own outcome (committed, replayed, or refused). New
-        messages are published, in seq order, before the outcome is handed back."""
-        pending = PendingSend(
-            sender, body, connection_id, asyncio.get_running_loop().create_future()
-        )
+    async def append(self, item: Append, *, exclude_connection_id: str | None = None) -> Appended:
+        """Queue an append and wait for its own outcome. A new message is pushed to its group
+        (the connection `exclude_connection_id` skipped) before the outcome is handed back.
+        Raises the append's refusal, or the database's error."""
+        pending = _Pending(item, exclude_connection_id, asyncio.get_running_loop().create_future())
         self._queue.append(pending)
         self._wakeup.set()
         if self._task is None or self._task.done():
@@ -95,150 +173,160 @@ class MessageWriter:
             self._wakeup.clear()
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                await self._write(batch)
+                shared = [pending for pending in batch if not pending.item.exclusive]
+                if shared:
+                    await self._commit(shared)
+                for pending in batch:
+                    if pending.item.exclusive:
+                        await self._commit([pending])
 
-    async def _write(self, batch: list[PendingSend]) -> None:
+    async def _commit(self, batch: list[_Pending]) -> None:
         try:
-            results = await self._write_batch(batch)
-        except IntegrityError:
-            # A retry raced us on another instance; settle each send on its own.
-            for pending in batch:
-                await self._write_alone(pending)
-            return
+            committed = await self._transaction(batch)
         except Exception as exc:
+            error = as_app_error(exc)
+            if (error is not None and error.http_status == 503) or len(batch) == 1:
+                # The database is down (retrying each would only fail again), or it refused
+                # the one append of the batch.
+                for pending in batch:
+                    pending.settle(await self._after_failure(pending, exc))
+                return
             for pending in batch:
-                pending.fail(exc)
+                await self._commit([pending])
             return
-        for pending, outcome in zip(batch, results, strict=True):
-            await self._settle(pending, outcome)
-
-    async def _write_alone(self, pending: PendingSend) -> None:
-        outcome: SendResult | BaseException
-        try:
-            [outcome] = await self._write_batch([pending])
-        except IntegrityError as exc:
-            original = await self._find_original(pending)
-            outcome = SendResult(original, created=False) if original else exc
-        except Exception as exc:
-            outcome = exc
-        await self._settle(pending, outcome)
-
-    async def _settle(self, pending: PendingSend, outcome: SendResult | BaseException) -> None:
-        if isinstance(outcome, BaseException):
-            pending.fail(outcome)
-            return
-        if outcome.created:
+        self._publish(batch, committed.outcomes)
+        for pending, outcome in zip(batch, committed.outcomes, strict=True):
+            pending.settle(outcome)
+        for work in committed.after_commit:
             try:
-                await self.publish(outcome, exclude_connection_id=pending.connection_id)
+                await work()
             except Exception:
-                # Committed all the same: clients recover it with `sync`.
-                logger.exception("publishing message %s failed", outcome.message.message_id)
-        pending.resolve(outcome)
+                logger.exception("after-commit work of a message failed")
 
-    async def _find_original(self, pending: PendingSend) -> Message | None:
-        if pending.body.client_msg_id is None:
-            return None
-        async with self.db.read() as session:
-            return await MessageRepository(session).get_by_client_msg_id(
-                pending.sender.user_id, pending.body.client_msg_id
-            )
+    async def _after_failure(self, pending: _Pending, exc: Exception) -> Outcome:
+        """A unique-key race on an idempotency key means a concurrent retry (perhaps on another
+        instance) stored the append first: resolve to that message."""
+        key = pending.item.idempotency_key()
+        if isinstance(exc, IntegrityError) and key is not None:
+            try:
+                async with self.db.read() as session:
+                    original = await MessageRepository(session).get_by_client_msg_id(*key)
+            except Exception:
+                logger.exception("idempotency look-up after a conflict failed")
+                return exc
+            if original is not None:
+                return Appended(original, created=False)
+        return exc
 
-    async def _write_batch(self, batch: Sequence[PendingSend]) -> list[SendResult | BaseException]:
+    async def _transaction(self, batch: Sequence[_Pending]) -> _Committed:
+        after_commit: list[AfterCommit] = []
         async with self.db.write() as session, session.begin():
-            originals = await MessageRepository(session).get_by_client_msg_ids(
-                (p.sender.user_id, p.body.client_msg_id) for p in batch if p.body.client_msg_id
+            facts = await _load_facts(session, batch)
+            outcomes, drafts, repeats = await _draft_all(session, batch, facts)
+            for index, message, ai_enabled in await _insert(session, batch, drafts):
+                await batch[index].item.after_insert(session, message)
+                after_commit += await self.hooks.message_stored(
+                    session, StoredMessage(message, ai_enabled)
+                )
+                outcomes[index] = Appended(message, created=True)
+        for index, first in repeats.items():
+            original = outcomes[first]
+            outcomes[index] = (
+                Appended(original.message, created=False)
+                if isinstance(original, Appended)
+                else original
             )
-            roles = await GroupMemberRepository(session).get_roles(
-                (p.body.group_id, p.sender.user_id) for p in batch
-            )
-            triage = await _triage(session, batch, originals, roles)
-            for index, message, ai_enabled in await _insert(session, batch, triage.accepted, roles):
-                work = await self.on_stored(session, message, ai_enabled)
-                triage.outcomes[index] = SendResult(message, True, (work,) if work else ())
-        for index, first in triage.repeats.items():
-            original = triage.outcomes[first]
-            if isinstance(original, SendResult):
-                triage.outcomes[index] = SendResult(original.message, created=False)
-        return [o if o is not None else NotFound("Group not found") for o in triage.outcomes]
-
-
-@dataclass
-class Triage:
-    outcomes: list[SendResult | BaseException | None]
-    accepted: list[int]
-    repeats: dict[int, int]
-    """A later send of the batch with the same idempotency key → the index of the first."""
-
-
-async def _triage(
-    session: AsyncSession,
-    batch: Sequence[PendingSend],
-    originals: dict[tuple[str, str], Message],
-    roles: dict[tuple[str, str], str],
-) -> Triage:
-    """Replays resolve to their original, non-members fail; the rest are accepted."""
-    triage = Triage([None] * len(batch), [], {})
-    strangers: list[int] = []
-    first_of_key: dict[tuple[str, str], int] = {}
-    for index, pending in enumerate(batch):
-        user_id, body = pending.sender.user_id, pending.body
-        key = (user_id, body.client_msg_id or "")
-        if body.client_msg_id and key in originals:
-            triage.outcomes[index] = SendResult(originals[key], created=False)
-        elif (body.group_id, user_id) not in roles:
-            strangers.append(index)
-        elif body.client_msg_id and key in first_of_key:
-            triage.repeats[index] = first_of_key[key]
-        else:
-            triage.accepted.append(index)
-            if body.client_msg_id:
-                first_of_key[key] = index
-    if strangers:
-        known = await GroupRepository(session).existing_ids(
-            batch[i].body.group_id for i in strangers
+        return _Committed(
+            [
+                outcome if outcome is not None else NotFound("Group not found")
+                for outcome in outcomes
+            ],
+            after_commit,
         )
-        for index in strangers:
-            group_id = batch[index].body.group_id
-            triage.outcomes[index] = (
-                PermissionDenied("You are not a member of this group", code="NOT_A_MEMBER")
-                if group_id in known
-                else NotFound(f"Group {group_id} not found", code="GROUP_NOT_FOUND")
+
+    def _publish(self, batch: Sequence[_Pending], outcomes: Sequence[Outcome]) -> None:
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if not isinstance(outcome, Appended) or not outcome.created:
+                continue
+            message, item = outcome.message, pending.item
+            MESSAGES_SENT.labels(message.msg_type).inc()
+            logger.info(
+                "message %s stored in %s seq=%d", message.message_id, message.group_id, message.seq
             )
-    return triage
+            invalidate = item.invalidate_members
+            for event in item.preceding_events():
+                self.fanout.to_group(
+                    message.group_id,
+                    event,
+                    also_user_ids=item.also_user_ids,
+                    invalidate_members=invalidate,
+                )
+                invalidate = False
+            self.fanout.to_group(
+                message.group_id,
+                message_event(message),
+                exclude_connection_id=pending.exclude_connection_id,
+                also_user_ids=item.also_user_ids,
+                invalidate_members=invalidate,
+            )
+
+
+async def _load_facts(session: AsyncSession, batch: Sequence[_Pending]) -> BatchFacts:
+    membership = [key for p in batch if (key := p.item.membership_key()) is not None]
+    idempotency = [key for p in batch if (key := p.item.idempotency_key()) is not None]
+    roles = await GroupMemberRepository(session).get_roles(membership) if membership else {}
+    originals = (
+        await MessageRepository(session).get_by_client_msg_ids(idempotency) if idempotency else {}
+    )
+    return BatchFacts(roles, originals)
+
+
+async def _draft_all(
+    session: AsyncSession, batch: Sequence[_Pending], facts: BatchFacts
+) -> tuple[list[Outcome | None], list[tuple[int, Draft]], dict[int, int]]:
+    """Each append's draft, or its refusal or replay. `repeats` maps a later append of the batch
+    with the same idempotency key as an earlier one to the index of the first."""
+    outcomes: list[Outcome | None] = [None] * len(batch)
+    drafts: list[tuple[int, Draft]] = []
+    repeats: dict[int, int] = {}
+    first_of_key: dict[Key, int] = {}
+    for index, pending in enumerate(batch):
+        key = pending.item.idempotency_key()
+        if key is not None and key in facts.originals:
+            outcomes[index] = Appended(facts.originals[key], created=False)
+            continue
+        if key is not None and key in first_of_key:
+            repeats[index] = first_of_key[key]
+            continue
+        try:
+            drafts.append((index, await pending.item.draft(session, facts)))
+        except AppError as refusal:
+            outcomes[index] = refusal
+            continue
+        if key is not None:
+            first_of_key[key] = index
+    return outcomes, drafts, repeats
 
 
 async def _insert(
-    session: AsyncSession,
-    batch: Sequence[PendingSend],
-    accepted: list[int],
-    roles: dict[tuple[str, str], str],
+    session: AsyncSession, batch: Sequence[_Pending], drafts: list[tuple[int, Draft]]
 ) -> list[tuple[int, Message, bool]]:
-    """Reserve seqs per group (in group_id order) and insert the accepted sends."""
-    by_group: defaultdict[str, list[int]] = defaultdict(list)
-    for index in accepted:
-        by_group[batch[index].body.group_id].append(index)
+    """Reserve seqs per group (in group_id order) and insert the drafts in one statement.
+    Returns (batch index, message, the group's ai_enabled) in seq order per group."""
+    by_group: defaultdict[str, list[tuple[int, Draft]]] = defaultdict(list)
+    for index, draft in drafts:
+        by_group[batch[index].item.group_id].append((index, draft))
     groups = GroupRepository(session)
     rows: list[tuple[int, Message, bool]] = []
     for group_id in sorted(by_group):
-        indexes = by_group[group_id]
-        reserved = await groups.reserve_seqs(group_id, len(indexes))
-        if reserved is None:  # deleted since the membership read: left unresolved (404)
+        entries = by_group[group_id]
+        reserved = await groups.reserve_seqs(group_id, len(entries))
+        if reserved is None:  # no such group: left unresolved (404)
             continue
         last_seq, ai_enabled = reserved
-        first_seq = last_seq - len(indexes) + 1
-        for offset, index in enumerate(indexes):
-            pending = batch[index]
-            message = Message(
-                message_id=generate_message_id(),
-                group_id=group_id,
-                seq=first_seq + offset,
-                from_user_id=pending.sender.user_id,
-                from_user_role=roles[(group_id, pending.sender.user_id)],
-                msg_type=MessageType.TEXT,
-                msg_content=pending.body.content,
-                client_msg_id=pending.body.client_msg_id,
-            )
-            rows.append((index, message, ai_enabled))
+        first_seq = last_seq - len(entries) + 1
+        for offset, (index, draft) in enumerate(entries):
+            rows.append((index, draft.to_message(group_id, first_seq + offset), ai_enabled))
     if rows:
         await MessageRepository(session).create_many([message for _, message, _ in rows])
     return rows

@@ -1,35 +1,31 @@
-"""The send rate limiter (SPEC §2): a sliding 60 s window per user; uncounted attempts give their
-slot back; with Redis unreachable sends are not limited. Runs on the in-process store, and on
-Redis too when IM_TEST_REDIS_URL is set."""
+"""The send rate limiter (SPEC §2) over the slot stores (app/realtime/slots.py): a sliding 60 s
+window per user; uncounted attempts give their slot back; idle users cost no memory; with Redis
+unreachable sends are not limited, and the failure is counted. Runs on the in-process store, and
+on Redis too when IM_TEST_REDIS_URL is set."""
 
-import secrets
 from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from app.errors import RateLimited
-from app.services.core.rate_limit import (
-    WINDOW_SECONDS,
-    MemorySlots,
-    RateLimiter,
-    RedisSlots,
-    SlotStore,
-)
-from tests.databases import REDIS_URL
+from app.realtime.slots import MemorySlots, RedisSlots, SlotStore
+from app.services.core.rate_limit import WINDOW_SECONDS, RateLimiter
+from tests.realtime.conftest import STORES, store_errors
 
 LIMIT = 2
-STORES = ["memory", "redis"] if REDIS_URL else ["memory"]
 
 
 @pytest.fixture(params=STORES)
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[SlotStore]:
+async def store(
+    request: pytest.FixtureRequest, prefix: str, redis_url: str
+) -> AsyncIterator[SlotStore]:
     if request.param == "memory":
-        yield MemorySlots(LIMIT)
+        yield MemorySlots(LIMIT, WINDOW_SECONDS)
         return
-    redis = Redis.from_url(REDIS_URL)
+    redis = Redis.from_url(redis_url)
     try:
-        yield RedisSlots(redis, f"imtest-{secrets.token_hex(4)}", LIMIT)
+        yield RedisSlots(redis, prefix, LIMIT, WINDOW_SECONDS)
     finally:
         await redis.aclose()
 
@@ -86,21 +82,30 @@ async def test_release_of_unknown_slots_is_harmless(store: SlotStore) -> None:
     assert await store.reserve("u", "c", 7.0) is not None
 
 
+async def test_idle_users_are_forgotten_in_memory() -> None:
+    """Before the fix, a user who sent once kept a slot list for the life of the process."""
+    slots = MemorySlots(LIMIT, WINDOW_SECONDS)
+    for index in range(1000):
+        assert await slots.reserve(f"user-{index}", "t", 100.0) is None
+    assert len(slots) == 1000
+    # A window later, the next reservation sweeps every user whose slots have all expired.
+    assert await slots.reserve("active", "t", 100.0 + WINDOW_SECONDS + 1) is None
+    assert len(slots) == 1
+
+
 async def test_zero_disables_the_limit() -> None:
-    limiter = RateLimiter(0, MemorySlots(0))
+    limiter = RateLimiter(0, MemorySlots(0, WINDOW_SECONDS))
     for _ in range(500):
         async with limiter.attempt("u") as attempt:
             attempt.count()
 
 
-async def test_unreachable_redis_does_not_limit_sends() -> None:
-    redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
-    try:
-        limiter = RateLimiter(1, RedisSlots(redis, "imtest-down", 1))
-        for _ in range(3):
-            async with limiter.attempt("u") as attempt:
-                attempt.count()
-        async with limiter.attempt("u"):
-            pass  # the release fails quietly too
-    finally:
-        await redis.aclose()
+async def test_unreachable_redis_does_not_limit_sends_and_is_counted(dead_redis: Redis) -> None:
+    before = store_errors("rate_limit")
+    limiter = RateLimiter(1, RedisSlots(dead_redis, "imtest-down", 1, WINDOW_SECONDS))
+    for _ in range(3):
+        async with limiter.attempt("u") as attempt:
+            attempt.count()
+    async with limiter.attempt("u"):
+        pass  # the release fails too, and is counted
+    assert store_errors("rate_limit") == before + 5

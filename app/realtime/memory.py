@@ -2,15 +2,18 @@
 
 from collections.abc import Sequence
 
-from app.broker.base import Envelope, EnvelopeHandler
+from app.realtime.broker import EnvelopeHandler, ResubscribedHandler
+from app.realtime.envelope import Envelope
 
 
 class MemoryBroker:
     def __init__(self) -> None:
         self._handler: EnvelopeHandler | None = None
 
-    async def start(self, handler: EnvelopeHandler) -> None:
-        self._handler = handler
+    async def start(
+        self, on_envelope: EnvelopeHandler, on_resubscribed: ResubscribedHandler
+    ) -> None:
+        self._handler = on_envelope
 
     async def publish_many(self, envelopes: Sequence[Envelope]) -> None:
         if self._handler is None:

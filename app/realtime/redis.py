@@ -1,6 +1,6 @@
 """Redis pub/sub broker: every instance publishes to and listens on one channel.
 
-The listener reconnects by itself with back-off when Redis goes away; events published while
+The listener reconnects by itself with back-off when Redis goes away; envelopes published while
 it is down are not replayed (clients recover them with `sync`).
 """
 
@@ -9,11 +9,11 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from app.broker.base import RESUBSCRIBED, BrokerUnavailable, Envelope, EnvelopeHandler
+from app.realtime.broker import BrokerUnavailable, EnvelopeHandler, ResubscribedHandler
+from app.realtime.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 RECONNECT_MAX_DELAY = 5.0
@@ -28,12 +28,18 @@ class RedisBroker:
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
 
-    async def start(self, handler: EnvelopeHandler) -> None:
-        self._listener = asyncio.create_task(self._listen(handler), name="redis-broker-listener")
+    async def start(
+        self, on_envelope: EnvelopeHandler, on_resubscribed: ResubscribedHandler
+    ) -> None:
+        self._listener = asyncio.create_task(
+            self._listen(on_envelope, on_resubscribed), name="redis-broker-listener"
+        )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._subscribed.wait(), timeout=3)
 
-    async def _listen(self, handler: EnvelopeHandler) -> None:
+    async def _listen(
+        self, on_envelope: EnvelopeHandler, on_resubscribed: ResubscribedHandler
+    ) -> None:
         delay = 0.1
         reconnecting = False
         while True:
@@ -44,12 +50,11 @@ class RedisBroker:
                 delay = 0.1
                 logger.info("broker subscribed to %s", self.channel)
                 if reconnecting:
-                    await handler({"k": RESUBSCRIBED})
+                    await on_resubscribed()
                 reconnecting = True
                 async for item in pubsub.listen():
-                    if item.get("type") != "message":
-                        continue
-                    await self._handle(handler, item["data"])
+                    if item.get("type") == "message":
+                        await self._handle(on_envelope, item["data"])
             except (RedisError, OSError) as exc:
                 self._subscribed.clear()
                 logger.warning("broker connection lost (%s); retrying in %.1fs", exc, delay)
@@ -60,19 +65,19 @@ class RedisBroker:
                     await pubsub.aclose()
 
     @staticmethod
-    async def _handle(handler: EnvelopeHandler, data: bytes) -> None:
+    async def _handle(on_envelope: EnvelopeHandler, data: bytes) -> None:
         try:
-            envelope = orjson.loads(data)
-        except orjson.JSONDecodeError:
+            envelope = Envelope.from_json(data)
+        except ValueError:
             logger.warning("broker dropped an undecodable envelope")
             return
-        await handler(envelope)
+        await on_envelope(envelope)
 
     async def publish_many(self, envelopes: Sequence[Envelope]) -> None:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for envelope in envelopes:
-                    pipe.publish(self.channel, orjson.dumps(envelope))
+                    pipe.publish(self.channel, envelope.to_json())
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             raise BrokerUnavailable(str(exc)) from exc

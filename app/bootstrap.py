@@ -1,0 +1,251 @@
+"""The only wiring: builds a server process and a Celery worker process from the same parts.
+
+`build_core` makes what both need (database, Redis, broker and fan-out, the writer and the core
+services, the AI assistant user); `start_server` adds sockets, presence and the AI layer with its
+dispatcher; `start_worker` adds only the AI interaction service. Layers beside the core (the AI)
+are plugged in here through the core's hooks; the core never imports them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from app.config import Settings
+from app.db.database import create_engine
+from app.db.session import Database
+from app.realtime import create_broker
+from app.realtime.fanout import Fanout, LocalDelivery, NoLocalConnections
+from app.realtime.member_cache import MemberCache, MemberLookup
+from app.realtime.presence import REFRESH_SECONDS, MemoryPresence, PresenceStore, RedisPresence
+from app.realtime.slots import MemorySlots, RedisSlots, SlotStore
+from app.realtime.throttle import MemoryThrottle, RedisThrottle, Throttle
+from app.repositories.group_member_repository import GroupMemberRepository
+from app.services.ai.ai_interaction_service import AIInteractionService
+from app.services.ai.dispatcher import CeleryDispatcher, Dispatcher, InProcessDispatcher
+from app.services.ai.layer import AILayer, AIParts, AIWorker
+from app.services.ai.records_service import AIRecordsService
+from app.services.core.auth_service import TokenService
+from app.services.core.group_service import GroupService
+from app.services.core.health_service import HealthService
+from app.services.core.hooks import Hooks
+from app.services.core.message_service import MessageService
+from app.services.core.message_writer import MessageWriter
+from app.services.core.presence_service import PresenceService
+from app.services.core.rate_limit import WINDOW_SECONDS, RateLimiter
+from app.services.core.user_service import UserService
+from app.websocket.handler import SocketServices
+from app.websocket.manager import ConnectionManager
+from app.websocket.session import ProtocolServices
+
+logger = logging.getLogger(__name__)
+
+TYPING_INTERVAL_SECONDS = 2.0
+AI_BACKLOG_PER_SLOT = 16
+"""The in-process AI dispatcher holds this many waiting records per concurrent call."""
+
+
+@dataclass
+class Core:
+    """What a server and a worker share."""
+
+    settings: Settings
+    db: Database
+    redis: Redis | None
+    fanout: Fanout
+    hooks: Hooks
+    writer: MessageWriter
+    tokens: TokenService
+    users: UserService
+    assistant_user_id: str | None
+
+    def ai_parts(self) -> AIParts:
+        if self.assistant_user_id is None:
+            raise RuntimeError("the AI layer is off (AI_ENABLED=false)")
+        return AIParts(self.settings, self.db, self.writer, self.fanout, self.assistant_user_id)
+
+    async def stop(self) -> None:
+        await self.writer.stop()
+        await self.fanout.stop()
+        await self.fanout.broker.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.dispose()
+
+
+async def build_core(settings: Settings, local: LocalDelivery) -> Core:
+    db = Database(create_engine(settings))
+    redis = Redis.from_url(settings.broker_url, socket_timeout=2) if settings.uses_redis else None
+    broker = create_broker(settings.broker_url, f"{settings.redis_prefix}:events")
+    fanout = Fanout(broker, local, MemberCache(_member_lookup(db)))
+    hooks = Hooks()
+    tokens = TokenService(settings)
+    users = UserService(db, tokens, registration_open=settings.registration_open)
+    assistant = (
+        await users.ensure_ai_assistant(settings.ai_assistant_name) if settings.ai_enabled else None
+    )
+    return Core(
+        settings=settings,
+        db=db,
+        redis=redis,
+        fanout=fanout,
+        hooks=hooks,
+        writer=MessageWriter(db, fanout, hooks),
+        tokens=tokens,
+        users=users,
+        assistant_user_id=assistant.user_id if assistant is not None else None,
+    )
+
+
+def _member_lookup(db: Database) -> MemberLookup:
+    async def member_ids(group_id: str) -> list[str]:
+        async with db.read() as session:
+            return await GroupMemberRepository(session).get_member_ids(group_id)
+
+    return member_ids
+
+
+@dataclass
+class Server:
+    """A server process: the services its routers and sockets call, and their lifecycle."""
+
+    core: Core
+    connections: ConnectionManager
+    messages: MessageService
+    groups: GroupService
+    presence: PresenceService
+    ai_records: AIRecordsService
+    health: HealthService
+    sockets: SocketServices
+    ai: AILayer | None = None
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def users(self) -> UserService:
+        return self.core.users
+
+    @property
+    def tokens(self) -> TokenService:
+        return self.core.tokens
+
+    async def stop(self) -> None:
+        if self.ai is not None:
+            await self.ai.stop()
+        await self.connections.close_all()
+        for task in self.background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.core.stop()
+
+
+async def start_server(settings: Settings) -> Server:
+    connections = ConnectionManager(settings.ws_max_connections, settings.ws_send_queue_size)
+    core = await build_core(settings, connections)
+    presence_store, slots, typing = _redis_backed_stores(settings, core.redis)
+    presence = PresenceService(
+        core.db,
+        presence_store,
+        core.fanout,
+        per_user_limit=settings.ws_max_connections_per_user,
+    )
+    messages = MessageService(
+        core.db,
+        core.writer,
+        core.fanout,
+        RateLimiter(settings.rate_limit_messages_per_minute, slots),
+    )
+    server = Server(
+        core=core,
+        connections=connections,
+        messages=messages,
+        groups=GroupService(
+            core.db,
+            core.writer,
+            core.fanout,
+            presence,
+            assistant_user_id=core.assistant_user_id,
+        ),
+        presence=presence,
+        ai_records=AIRecordsService(core.db),
+        health=HealthService(core.db, core.fanout, lambda: connections.count),
+        sockets=SocketServices(
+            users=core.users,
+            presence=presence,
+            connections=connections,
+            protocol=ProtocolServices(messages, core.fanout, typing),
+            per_user_limit=settings.ws_max_connections_per_user,
+        ),
+    )
+    await core.fanout.start()
+    server.background.append(
+        asyncio.create_task(_refresh_presence(presence, connections), name="presence-refresh")
+    )
+    if settings.ai_enabled:
+        server.ai = AILayer(core.ai_parts(), _dispatcher_factory(settings))
+        core.hooks.add_message_hook(server.ai.hook)
+        server.ai.start()
+    return server
+
+
+def _redis_backed_stores(
+    settings: Settings, redis: Redis | None
+) -> tuple[PresenceStore, SlotStore, Throttle]:
+    per_minute = settings.rate_limit_messages_per_minute
+    if redis is None:
+        return (
+            MemoryPresence(),
+            MemorySlots(per_minute, WINDOW_SECONDS),
+            MemoryThrottle(TYPING_INTERVAL_SECONDS),
+        )
+    prefix = settings.redis_prefix
+    return (
+        RedisPresence(redis, prefix),
+        RedisSlots(redis, prefix, per_minute, WINDOW_SECONDS),
+        RedisThrottle(redis, prefix, "typing", TYPING_INTERVAL_SECONDS),
+    )
+
+
+def _dispatcher_factory(settings: Settings) -> Callable[[AIInteractionService], Dispatcher]:
+    def make(service: AIInteractionService) -> Dispatcher:
+        if settings.ai_worker == "celery":
+            # Imported only in this shape: Celery is slow to import and the embedded shape
+            # never needs it.
+            from app.tasks.celery_app import create_producer
+
+            return CeleryDispatcher(create_producer(settings).send_task)
+        concurrency = settings.ai_concurrency
+        return InProcessDispatcher(
+            service.process_ai_request, concurrency, concurrency * AI_BACKLOG_PER_SLOT
+        )
+
+    return make
+
+
+async def _refresh_presence(presence: PresenceService, connections: ConnectionManager) -> None:
+    while True:
+        await asyncio.sleep(REFRESH_SECONDS)
+        await presence.refresh(connections.pairs())
+
+
+@dataclass
+class Worker:
+    """A Celery worker process: it publishes events but holds no sockets."""
+
+    core: Core
+    ai: AIWorker
+
+    async def stop(self) -> None:
+        await self.ai.stop()
+        await self.core.stop()
+
+
+async def start_worker(settings: Settings) -> Worker:
+    core = await build_core(settings, NoLocalConnections())
+    await core.fanout.start(subscribe=False)
+    return Worker(core, AIWorker(core.ai_parts()))
