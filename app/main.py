@@ -1,5 +1,6 @@
 """App factory: settings → container (lifespan) → routers, WebSocket route, static web client."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,10 +15,12 @@ from app.api import ai, auth, group, message, ops, user
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.responses import errors
-from app.config import APP_VERSION, Settings, get_settings
+from app.config import APP_VERSION, Settings, get_settings, warn_about_settings
 from app.dependencies import build_container
 from app.utils.logger import configure_logging
 from app.websocket.handler import handle_connection
+
+logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_PATHS = ("/api/", "/ws/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json")
@@ -26,6 +29,8 @@ API_PATHS = ("/api/", "/ws/", "/health", "/metrics", "/docs", "/redoc", "/openap
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    logger.info("%s %s: AI provider %s", settings.app_name, APP_VERSION, settings.ai_provider)
+    warn_about_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await container.stop()
 
     app = FastAPI(
-        title="IM Service",
+        title=settings.app_name,
         version=APP_VERSION,
         description="Group chat for medical consultation, with an optional AI assistant.",
         lifespan=lifespan,
