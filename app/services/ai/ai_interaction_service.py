@@ -26,6 +26,7 @@ from app.services.ai.providers import (
     AIError,
     AIProvider,
     PermanentAIError,
+    Prompt,
     RetryableAIError,
     Turn,
 )
@@ -35,8 +36,6 @@ from app.services.core.message_service import MessageService
 logger = logging.getLogger(__name__)
 
 LEASE_MARGIN_SECONDS = 5.0
-MAX_REPLY_CHARS = 20_000
-"""A runaway provider cannot flood a group: longer replies are cut (and marked as cut)."""
 PENDING_GRACE_SECONDS = 10.0
 
 
@@ -168,9 +167,10 @@ class AIInteractionService:
             call_started = time.perf_counter()
             try:
                 async with asyncio.timeout(settings.ai_service_timeout):
-                    reply = await self.provider.complete(request.message, request.history, on_delta)
-                if len(reply) > MAX_REPLY_CHARS:
-                    reply = reply[: MAX_REPLY_CHARS - 1] + "…"
+                    prompt = Prompt(request.message, request.history, settings.ai_system_prompt)
+                    reply = await self.provider.complete(prompt, on_delta)
+                if len(reply) > settings.ai_max_reply_chars:  # cut, and marked as cut
+                    reply = reply[: settings.ai_max_reply_chars - 1] + "…"
             except (RetryableAIError, TimeoutError) as exc:
                 error: AIError = (
                     exc if isinstance(exc, RetryableAIError) else RetryableAIError("timed out")

@@ -67,6 +67,7 @@ class AILayer:
         with contextlib.suppress(asyncio.CancelledError):
             await self._sweeper
         await self.dispatcher.stop()
+        await self.service.provider.aclose()
         await self.client.aclose()
 
 
