@@ -26,7 +26,8 @@ from tests.ai import standin_wire
 class Behaviour:
     """`ok` (the reply; streamed when the request asks), `stream` (these `chunks`), `status`
     (an error in the API's shape), `hang` (no answer until the stand-in stops), `invalid_json`,
-    `no_reply` / `shape` (an unexpected shape), `cut` (chunks, then the connection closes
+    `no_reply` / `shape` (an unexpected shape), `odd_events` (`stream`, with events of
+    unexpected shapes among them), `cut` (chunks, then the connection closes
     mid-stream), `stream_error` (chunks, then an error inside the stream), `huge` (an endless
     reply, up to `size` bytes, sent until the client hangs up)."""
 

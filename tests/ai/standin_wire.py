@@ -127,6 +127,9 @@ class Wire:
         chunks = b.chunks or [b.reply]
         deltas = [_openai_chunk({"role": "assistant", "content": ""})]
         deltas += [_openai_chunk({"content": c}) for c in chunks]
+        if b.kind == "odd_events":  # chunks without choices, or without a delta: to be skipped
+            odd = [{"id": "x", "object": "chat.completion.chunk"}, _completion("x", [{"index": 0}])]
+            deltas[1:1] = [_sse(o) for o in odd]
         if b.kind == "cut":
             await self.events(deltas[: len(deltas) // 2 + 1], then_close=False)
             return  # uvicorn closes the connection: the chunked body never ends
@@ -157,6 +160,20 @@ class Wire:
         chunks = b.chunks or [b.reply]
         opening = [_message_start(self.request.get("model", "")), _block_start(), _ping()]
         deltas = [_text_delta(c) for c in chunks]
+        if b.kind == "odd_events":  # a delta without its delta, another kind, an unknown event
+            odd = [
+                _sse({"type": "content_block_delta", "index": 0}, "content_block_delta"),
+                _sse(
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "thinking_delta", "thinking": "hm"},
+                    },
+                    "content_block_delta",
+                ),
+                _sse({"type": "surprise"}, "surprise"),
+            ]
+            deltas[:0] = odd
         closing = [
             _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
             _sse(_message_delta(), "message_delta"),

@@ -5,6 +5,8 @@ import asyncio
 import json
 import tracemalloc
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from app.services.ai.providers import (
     Turn,
     create_provider,
 )
+from app.services.ai.providers.base import parse_retry_after, status_error
 from app.services.ai.providers.http import body_cap
 from tests.ai.standin import StandInAI
 
@@ -177,3 +180,24 @@ async def test_create_provider_by_setting() -> None:
     await http.aclose()
     assert not client.is_closed, "the shared client belongs to the AI layer, not the provider"
     await client.aclose()
+
+
+def test_one_status_classification_for_every_provider() -> None:
+    retryable = [status_error(s) for s in (408, 429, 500, 502, 503, 529)]
+    permanent = [status_error(s) for s in (400, 401, 403, 404, 409, 413, 422)]
+    assert all(isinstance(e, RetryableAIError) for e in retryable)
+    assert all(isinstance(e, PermanentAIError) for e in permanent)
+    assert str(status_error(401, None, "authentication_error")) == (
+        "AI service answered HTTP 401 (authentication_error)"
+    )
+    assert str(status_error(401, None, "Incorrect key sk-abc provided")) == (
+        "AI service answered HTTP 401"
+    ), "only an identifier-like code from the body is shown (the group sees this text)"
+
+
+def test_retry_after_in_seconds_or_as_an_http_date() -> None:
+    assert parse_retry_after("7") == 7.0 and parse_retry_after("0.5") == 0.5
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 < (parse_retry_after(later) or 0) <= 30
+    assert parse_retry_after(None) is parse_retry_after("soon") is parse_retry_after("nan") is None
+    assert parse_retry_after("-3") == 0.0

@@ -253,6 +253,16 @@ async def test_an_unexpected_shape_is_permanent(
 
 
 @pytest.mark.parametrize("provider", SDK_PROVIDERS)
+async def test_events_of_unexpected_shapes_are_skipped(
+    stand_in: StandInAI, make: Make, provider: str
+) -> None:
+    stand_in.then("odd_events", chunks=["Still ", "fine."])
+    deltas: list[str] = []
+    assert await make(provider).complete(PROMPT, deltas.append) == "Still fine."
+    assert deltas == ["Still ", "fine."]
+
+
+@pytest.mark.parametrize("provider", SDK_PROVIDERS)
 async def test_an_empty_reply_is_permanent(stand_in: StandInAI, make: Make, provider: str) -> None:
     stand_in.then("stream", chunks=["", "  "])
     with pytest.raises(PermanentAIError, match="empty reply"):

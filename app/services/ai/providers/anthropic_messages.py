@@ -71,9 +71,7 @@ class AnthropicProvider:
         except anthropic.AnthropicError as exc:
             raise _mapped(exc, sum(map(len, pieces))) from exc
         except httpx2.TransportError as exc:  # the SDK passes transport errors mid-stream through
-            received = sum(map(len, pieces))
-            name = type(exc).__name__
-            raise broke_off(received, name) if received else unreachable(name) from exc
+            raise _transport(exc, sum(map(len, pieces))) from exc
         except ValueError as exc:  # an event that is not JSON
             raise PermanentAIError("AI service sent an invalid stream event") from exc
         return reply_from(pieces, end, "message_stop")
@@ -89,12 +87,14 @@ class AnthropicProvider:
         end: StreamEnd = "silent"
         async for event in stream:
             end = "incomplete"
-            if event.type == "message_stop":
+            kind = getattr(event, "type", None)  # an unexpected shape lacks what it should have
+            if kind == "message_stop":
                 return "finished"
-            if event.type != "content_block_delta" or event.delta.type != "text_delta":
+            delta = getattr(event, "delta", None)
+            if kind != "content_block_delta" or getattr(delta, "type", None) != "text_delta":
                 continue
-            text = event.delta.text
-            if not text:
+            text = getattr(delta, "text", None)
+            if not isinstance(text, str) or not text:
                 continue
             pieces.append(text)
             size += len(text)
@@ -127,6 +127,14 @@ def _param(turn: Turn) -> MessageParam:
     if turn.role == "assistant":
         return {"role": "assistant", "content": turn.content}
     return {"role": "user", "content": turn.content}
+
+
+def _transport(exc: httpx2.TransportError, received: int) -> AIError:
+    if received:
+        return broke_off(received, type(exc).__name__)
+    if isinstance(exc, httpx2.TimeoutException):
+        return timed_out()
+    return unreachable(type(exc).__name__)
 
 
 def _mapped(exc: anthropic.AnthropicError, received: int) -> AIError:

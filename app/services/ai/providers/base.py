@@ -10,6 +10,7 @@ Providers never retry (the SDKs' own retries are off): the caller owns the one r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol
 
 DeltaCallback = Callable[[str], None]
+SAFE_DETAIL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ def status_error(status: int, retry_after: str | None = None, detail: str | None
     `detail` is a short error type or code from the body (never its message, which may quote
     the key); `retry_after` the raw `Retry-After` header.
     """
+    if detail is not None and not SAFE_DETAIL.fullmatch(detail):
+        detail = None  # the group sees this text: only an identifier-like code passes
     text = f"AI service answered HTTP {status}" + (f" ({detail})" if detail else "")
     if status in (408, 429) or status >= 500:
         return RetryableAIError(text, parse_retry_after(retry_after))
