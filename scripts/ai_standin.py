@@ -45,9 +45,8 @@ async def main(args: argparse.Namespace) -> None:
     await stub.start(port=args.port)
     print(f"stand-in AI on {stub.base_url} (Ctrl-C to stop)", flush=True)
     seen = 0
-    assert stub.server is not None
     with contextlib.suppress(asyncio.CancelledError):
-        while not stub.server.should_exit:  # uvicorn sets it on SIGINT / SIGTERM
+        while not stub.stopping:
             for request in stub.received[seen:]:
                 print(describe(request), flush=True)
             seen = len(stub.received)

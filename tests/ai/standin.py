@@ -82,6 +82,11 @@ class StandInAI:
         """The SDK's base URL: the SDK itself appends `/v1/messages`."""
         return self.base_url
 
+    @property
+    def stopping(self) -> bool:
+        """True once the server was told to stop (uvicorn sets it on SIGINT / SIGTERM too)."""
+        return self.server is None or self.server.should_exit
+
     def url_for(self, provider: str) -> str:
         """`AI_SERVICE_URL` for a provider talking to this stand-in."""
         return {
