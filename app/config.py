@@ -5,13 +5,21 @@ Nothing here builds settings at import time: call `get_settings()`, which tests 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from contextlib import suppress
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 APP_VERSION = "0.1.0"
@@ -19,9 +27,37 @@ SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 DEFAULT_DATA_DIR = Path("data")
 MIN_SECRET_LENGTH = 16
 
+logger = logging.getLogger(__name__)
+
+AIProviderName = Literal["http", "openai", "anthropic", "deepseek", "mock"]
+DEFAULT_AI_MODELS: dict[str, str] = {
+    "openai": "gpt-4o-mini",
+    "deepseek": "deepseek-chat",
+    "anthropic": "claude-sonnet-4-6",
+}
+"""`AI_MODEL` when unset, per provider (`http` and `mock` take no model)."""
+DEFAULT_AI_BASE_URLS: dict[str, str] = {
+    "openai": "https://api.openai.com/v1",
+    "deepseek": "https://api.deepseek.com",
+    "anthropic": "https://api.anthropic.com",
+}
+"""`AI_SERVICE_URL` when unset, for the providers that go through an official SDK."""
+DEFAULT_AI_SYSTEM_PROMPT = (
+    "你是医疗咨询群里的 AI 助手，不是医生：请用患者的语言简明地回答，给出一般性的健康信息，"  # noqa: RUF001
+    "不做诊断、不开处方；症状严重或紧急时请立即就医。医生会跟进并给出专业意见。\n"  # noqa: RUF001
+    "You are the AI assistant in a medical consultation group, not a doctor: answer briefly in "
+    "the patient's language with general health information, never a diagnosis or a "
+    "prescription; urge emergency care for severe or urgent symptoms. A doctor will follow up."
+)
+
 
 class Settings(BaseSettings):
-    """Flat settings named as in SPEC §2; a bad value fails validation with the key's name."""
+    """Flat settings named as in SPEC §2; a bad value fails validation with the key's name.
+
+    The seed's names are aliases (SPEC §14): `AI_BASE_URL`, `AI_API_KEY`,
+    `WEBSOCKET_MAX_CONNECTIONS` (the canonical name is listed first and wins when both are set),
+    `REDIS_URL` and `DEBUG` (applied only when `BROKER_URL` / `LOG_LEVEL` are unset).
+    """
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", case_sensitive=False, extra="ignore"
@@ -34,6 +70,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=500)
     database_max_overflow: int = Field(default=20, ge=0, le=1000)
     broker_url: str = "memory://"
+    redis_url: str = ""
+    """The seed's name for the broker: used when `BROKER_URL` is unset."""
     redis_prefix: str = Field(default="im", min_length=1, max_length=64)
 
     secret_key: SecretStr | None = None
@@ -42,17 +80,23 @@ class Settings(BaseSettings):
     registration_open: bool = True
 
     ai_enabled: bool = True
-    ai_provider: Literal["http", "openai", "mock"] = "mock"
-    ai_service_url: str = ""
-    ai_service_api_key: SecretStr = SecretStr("")
+    ai_provider: AIProviderName = "mock"
+    ai_service_url: str = Field(
+        default="", validation_alias=AliasChoices("ai_service_url", "ai_base_url")
+    )
+    ai_service_api_key: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("ai_service_api_key", "ai_api_key")
+    )
     ai_service_timeout: float = Field(default=30.0, gt=0, le=600)
     ai_reply_deadline: float = Field(default=30.0, gt=0, le=3600)
     ai_max_retries: int = Field(default=2, ge=0, le=10)
     ai_retry_backoff: float = Field(default=0.5, ge=0, le=60)
     ai_history_limit: int = Field(default=20, ge=0, le=200)
-    ai_model: str = "gpt-4o-mini"
+    ai_model: str = ""
     ai_temperature: float = Field(default=0.7, ge=0, le=2)
     ai_max_tokens: int = Field(default=1000, ge=1, le=100_000)
+    ai_system_prompt: str = DEFAULT_AI_SYSTEM_PROMPT
+    ai_max_reply_chars: int = Field(default=20_000, ge=100, le=1_000_000)
     ai_worker: Literal["inprocess", "celery"] = "inprocess"
     ai_concurrency: int = Field(default=64, ge=1, le=10_000)
     ai_assistant_name: str = Field(default="AI Assistant", min_length=1, max_length=64)
@@ -63,8 +107,15 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "console"
+    app_name: str = Field(default="IM Service", min_length=1, max_length=100)
+    debug: bool = False
+    """The seed's switch: true means `LOG_LEVEL=DEBUG` unless `LOG_LEVEL` is set."""
 
-    ws_max_connections: int = Field(default=20_000, ge=1)
+    ws_max_connections: int = Field(
+        default=20_000,
+        ge=1,
+        validation_alias=AliasChoices("ws_max_connections", "websocket_max_connections"),
+    )
     ws_max_connections_per_user: int = Field(default=10, ge=1, le=1000)
     ws_send_queue_size: int = Field(default=256, ge=1, le=100_000)
     ws_ping_interval: float = Field(default=20.0, gt=0)
@@ -96,17 +147,36 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
-    @field_validator("broker_url")
+    @field_validator("broker_url", "redis_url")
     @classmethod
-    def _known_broker(cls, value: str) -> str:
+    def _known_broker(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "redis_url" and value == "":
+            return value
         if value != "memory://" and not value.startswith(("redis://", "rediss://")):
             raise ValueError("must be memory:// or a redis:// URL")
         return value
 
     @model_validator(mode="after")
+    def _apply_seed_names(self) -> Settings:
+        """`REDIS_URL` and `DEBUG` (the seed's names) yield to `BROKER_URL` and `LOG_LEVEL`."""
+        if self.redis_url and "broker_url" not in self.model_fields_set:
+            self.broker_url = self.redis_url
+        if self.debug and "log_level" not in self.model_fields_set:
+            self.log_level = "DEBUG"
+        return self
+
+    @model_validator(mode="after")
+    def _ai_provider_defaults(self) -> Settings:
+        if not self.ai_model:
+            self.ai_model = DEFAULT_AI_MODELS.get(self.ai_provider, "")
+        if not self.ai_service_url:
+            self.ai_service_url = DEFAULT_AI_BASE_URLS.get(self.ai_provider, "")
+        return self
+
+    @model_validator(mode="after")
     def _check_combinations(self) -> Settings:
-        if self.ai_enabled and self.ai_provider in ("http", "openai") and not self.ai_service_url:
-            raise ValueError(f"AI_SERVICE_URL is required when AI_PROVIDER={self.ai_provider}")
+        if self.ai_enabled and self.ai_provider == "http" and not self.ai_service_url:
+            raise ValueError("AI_SERVICE_URL is required when AI_PROVIDER=http")
         if self.ai_worker == "celery" and not self.celery_broker:
             raise ValueError("AI_WORKER=celery needs CELERY_BROKER_URL or a redis:// BROKER_URL")
         return self
@@ -157,6 +227,20 @@ class Settings(BaseSettings):
                 key_file.hardlink_to(candidate)
             candidate.unlink(missing_ok=True)
         return key_file.read_text().strip()
+
+
+def warn_about_settings(settings: Settings) -> list[str]:
+    """Log (WARNING) settings that are valid but probably not what was meant; call once at
+    start-up, after logging is configured. Returns the warnings, for tests."""
+    warnings: list[str] = []
+    if settings.ai_enabled and settings.ai_provider == "mock" and settings.ai_service_url:
+        warnings.append(
+            "AI_SERVICE_URL is set but AI_PROVIDER=mock: replies come from the built-in demo, "
+            "not from that URL; set AI_PROVIDER (http, openai, anthropic, deepseek) to use it"
+        )
+    for warning in warnings:
+        logger.warning("%s", warning)
+    return warnings
 
 
 @lru_cache

@@ -4,6 +4,7 @@ WebSocket route, the static web client), and a module-level `app` for `uvicorn a
 `app` is built on first access, not at import, so importing this module never reads settings.
 """
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,10 +20,12 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.responses import errors
 from app.bootstrap import start_server
-from app.config import APP_VERSION, Settings, get_settings
+from app.config import APP_VERSION, Settings, get_settings, warn_about_settings
 from app.utils.logger import configure_logging
 from app.websocket.handler import handle_connection
 from app.websocket.transport import CaptureServerSend
+
+logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_PATHS = ("/api/", "/ws/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json")
@@ -31,6 +34,8 @@ API_PATHS = ("/api/", "/ws/", "/health", "/metrics", "/docs", "/redoc", "/openap
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    logger.info("%s %s: AI provider %s", settings.app_name, APP_VERSION, settings.ai_provider)
+    warn_about_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await server.stop()
 
     app = FastAPI(
-        title="IM Service",
+        title=settings.app_name,
         version=APP_VERSION,
         description="Group chat for medical consultation, with an optional AI assistant.",
         lifespan=lifespan,

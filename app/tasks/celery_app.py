@@ -26,6 +26,11 @@ def configure(app: Celery, settings: Settings) -> None:
         task_serializer="json",
         accept_content=["json"],
         worker_hijack_root_logger=False,
+        # The seed's settings. Celery enforces the first two only with the prefork pool; with
+        # `--pool threads` the AI reply deadline bounds a task instead.
+        task_time_limit=300,
+        worker_max_tasks_per_child=1000,
+        task_track_started=True,
     )
 
 

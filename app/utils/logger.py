@@ -14,7 +14,11 @@ from pythonjsonlogger.json import JsonFormatter
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"
-JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"
+JSON_FIELDS = (
+    "%(asctime)s %(levelname)s %(name)s %(module)s %(funcName)s %(lineno)d %(request_id)s "
+    "%(message)s"
+)
+JSON_RENAMES = {"levelname": "level", "asctime": "time", "funcName": "function", "lineno": "line"}
 
 
 TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"']+")
@@ -38,9 +42,7 @@ def configure_logging(level: str, fmt: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
     if fmt == "json":
-        handler.setFormatter(
-            JsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level", "asctime": "time"})
-        )
+        handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields=JSON_RENAMES))
     else:
         handler.setFormatter(logging.Formatter(CONSOLE_FORMAT))
     root = logging.getLogger()

@@ -37,6 +37,6 @@ def settings_overrides(ai_stub: StandInAI, ai_settings: dict[str, Any]) -> dict[
         "ai_retry_backoff": 0.01,
     }
     values.update(ai_settings)
-    if values.get("ai_provider") == "openai" and "ai_service_url" not in ai_settings:
-        values["ai_service_url"] = ai_stub.openai_url
+    if "ai_service_url" not in ai_settings:
+        values["ai_service_url"] = ai_stub.url_for(values["ai_provider"])
     return values

@@ -1,8 +1,11 @@
-"""A stand-in for the external AI service: a real HTTP server on loopback.
+"""A stand-in for the external AI service: a real HTTP server on loopback (uvicorn, port 0).
 
-It speaks the seed's contract (`POST /chat` → `{"reply"}`) and an OpenAI-compatible streaming
-endpoint (`POST /v1/chat/completions`). Tests queue the behaviour of the next calls
-(`ok`, `status`, `hang`, `invalid_json`, `no_reply`, `stream`) and read what it received.
+It speaks three wire formats, chosen by path (see `tests/ai/standin_wire.py`): the seed's
+contract (`POST /chat` → `{"reply"}`), OpenAI chat completions (`POST /v1/chat/completions`,
+SSE chunks and `[DONE]`) and the Anthropic Messages API (`POST /v1/messages`, named SSE events).
+Tests queue the behaviour of the next calls (`then(kind, ...)`; kinds in `Behaviour`) and read
+what it received: path, headers, JSON body, bytes sent back, and whether the client hung up
+before the answer was complete.
 """
 
 from __future__ import annotations
@@ -14,17 +17,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from tests.ai import standin_wire
 
 
 @dataclass
 class Behaviour:
+    """`ok` (the reply; streamed when the request asks), `stream` (these `chunks`), `status`
+    (an error in the API's shape), `hang` (no answer until the stand-in stops), `invalid_json`,
+    `no_reply` / `shape` (an unexpected shape), `odd_events` (`stream`, with events of
+    unexpected shapes among them), `cut` (chunks, then the connection closes
+    mid-stream), `stream_error` (chunks, then an error inside the stream), `huge` (an endless
+    reply, up to `size` bytes, sent until the client hangs up)."""
+
     kind: str = "ok"
     reply: str = "Stand-in AI reply"
     status: int = 200
     chunks: list[str] = field(default_factory=list)
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    error_type: str = ""
+    size: int = 0
+    declare_length: bool = False
 
 
 @dataclass
@@ -32,6 +47,12 @@ class Received:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    bytes_sent: int = 0
+    completed: bool = False
+    client_hung_up: bool = False
+    """The client closed the connection before the stand-in finished its answer."""
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the stand-in has finished with this request (answered, or the client left)."""
 
 
 class StandInAI:
@@ -45,19 +66,42 @@ class StandInAI:
         self.release = asyncio.Event()
 
     @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def chat_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/chat"
+        return f"{self.base_url}/chat"
 
     @property
     def openai_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.base_url}/v1"
+
+    @property
+    def anthropic_url(self) -> str:
+        """The SDK's base URL: the SDK itself appends `/v1/messages`."""
+        return self.base_url
+
+    @property
+    def stopping(self) -> bool:
+        """True once the server was told to stop (uvicorn sets it on SIGINT / SIGTERM too)."""
+        return self.server is None or self.server.should_exit
+
+    def url_for(self, provider: str) -> str:
+        """`AI_SERVICE_URL` for a provider talking to this stand-in."""
+        return {
+            "openai": self.openai_url,
+            "deepseek": self.openai_url,
+            "anthropic": self.anthropic_url,
+            "mock": "",
+        }.get(provider, self.chat_url)
 
     def then(self, kind: str = "ok", **kwargs: Any) -> StandInAI:
         self.queue.append(Behaviour(kind=kind, **kwargs))
         return self
 
-    async def start(self) -> None:
-        config = uvicorn.Config(self, host="127.0.0.1", port=0, log_config=None, lifespan="off")
+    async def start(self, port: int = 0) -> None:
+        config = uvicorn.Config(self, host="127.0.0.1", port=port, log_config=None, lifespan="off")
         self.server = uvicorn.Server(config)
         self._task = asyncio.create_task(self.server.serve())
         async with asyncio.timeout(10):
@@ -82,56 +126,43 @@ class StandInAI:
             if not message.get("more_body"):
                 break
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
-        self.received.append(Received(scope["path"], headers, json.loads(raw or b"{}")))
+        received = Received(scope["path"], headers, json.loads(raw or b"{}"))
+        self.received.append(received)
         behaviour = self.queue.popleft() if self.queue else self.default
-        if behaviour.delay:
-            await asyncio.sleep(behaviour.delay)
-        await self._answer(behaviour, scope["path"], send)
+        hung_up = asyncio.Event()
+        watcher = asyncio.create_task(_watch_disconnect(receive, hung_up))
 
-    async def _answer(self, b: Behaviour, path: str, send: Send) -> None:
-        if b.kind == "hang":
-            await self.release.wait()
-            return
-        if b.kind == "status":
-            await _respond(send, b.status, b"{}", b.headers)
-        elif b.kind == "invalid_json":
-            await _respond(send, 200, b"<html>not json</html>")
-        elif b.kind == "no_reply":
-            await _respond(send, 200, b'{"answer": "wrong field"}')
-        elif b.kind == "stream":
-            await _stream(send, b.chunks)
-        elif path.endswith("/chat/completions"):
-            body = {"choices": [{"message": {"role": "assistant", "content": b.reply}}]}
-            await _respond(send, 200, json.dumps(body).encode())
-        else:
-            await _respond(send, 200, json.dumps({"reply": b.reply}).encode())
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                received.bytes_sent += len(message.get("body", b""))
+                received.completed = not message.get("more_body", False)
+            await send(message)
 
-
-async def _respond(
-    send: Send, status: int, body: bytes, extra: dict[str, str] | None = None
-) -> None:
-    headers = [(b"content-type", b"application/json")]
-    headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        try:
+            if behaviour.delay:
+                await asyncio.sleep(behaviour.delay)
+            if behaviour.kind == "hang":
+                await _first(self.release.wait(), hung_up.wait())
+            else:
+                wire = standin_wire.Wire(counting_send, hung_up, received.body)
+                await wire.answer(behaviour, scope["path"])
+        finally:
+            received.client_hung_up = hung_up.is_set() and not received.completed
+            watcher.cancel()
+            received.done.set()
 
 
-async def _stream(send: Send, chunks: list[str]) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"text/event-stream")],
-        }
-    )
-    for chunk in chunks:
-        data = {"choices": [{"index": 0, "delta": {"content": chunk}}]}
-        await send(
-            {
-                "type": "http.response.body",
-                "body": f"data: {json.dumps(data)}\n\n".encode(),
-                "more_body": True,
-            }
-        )
-        await asyncio.sleep(0.01)
-    await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
+async def _watch_disconnect(receive: Receive, hung_up: asyncio.Event) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    hung_up.set()
+
+
+async def _first(*awaitables: Any) -> None:
+    """Wait until the first of `awaitables` finishes; cancel the others."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -1,6 +1,12 @@
-"""Provider parsing and error mapping, against `httpx.MockTransport`."""
+"""The seed-contract provider (`http`), the demo (`mock`) and `create_provider`: parsing and
+error mapping against `httpx.MockTransport`, the body cap against the real stand-in."""
 
+import asyncio
 import json
+import tracemalloc
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -8,124 +14,190 @@ import pytest
 from app.config import Settings
 from app.services.ai.providers import (
     HttpProvider,
-    OpenAIProvider,
+    MockProvider,
     PermanentAIError,
+    Prompt,
     RetryableAIError,
     Turn,
     create_provider,
 )
+from app.services.ai.providers.base import parse_retry_after, status_error
+from app.services.ai.providers.http import body_cap
+from tests.ai.standin import StandInAI
 
-
-def _client(handler: httpx.MockTransport) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=handler)
+PROMPT = Prompt("m", [Turn("user", "earlier"), Turn("assistant", "answer")], "be kind")
 
 
 def _settings(**values: object) -> Settings:
     base: dict[str, object] = {
-        "ai_provider": "openai",
-        "ai_service_url": "http://ai.test/v1",
+        "ai_provider": "http",
+        "ai_service_url": "http://ai.test/chat",
         "ai_service_api_key": "k",
-        "ai_model": "test-model",
     }
     base.update(values)
     return Settings(_env_file=None, **base)
 
 
+def _provider(handler: httpx.MockTransport | None = None, **values: object) -> HttpProvider:
+    client = httpx.AsyncClient(transport=handler)
+    provider = create_provider(_settings(**values), client)
+    assert isinstance(provider, HttpProvider)
+    return provider
+
+
+async def test_http_provider_sends_the_seed_contract() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"reply": "ok"})
+
+    provider = _provider(httpx.MockTransport(handler))
+    assert await provider.complete(PROMPT) == "ok"
+    assert await provider.complete(Prompt("sum up", [], "", kind="SUMMARY")) == "ok"
+    first, second = (json.loads(r.content) for r in seen)
+    assert seen[0].headers["authorization"] == "Bearer k"
+    assert first == {
+        "message": "m",
+        "history": [
+            {"role": "user", "content": "earlier"},
+            {"role": "assistant", "content": "answer"},
+        ],
+    }, "no system prompt and no kind on the seed's wire for a REPLY"
+    assert second == {"message": "sum up", "history": [], "kind": "SUMMARY"}
+
+
 async def test_http_provider_maps_statuses() -> None:
-    statuses = iter([503, 429, 404])
+    statuses = iter([503, 429, 404, 408])
 
     def handler(request: httpx.Request) -> httpx.Response:
         status = next(statuses)
         return httpx.Response(status, headers={"Retry-After": "3"} if status == 429 else {})
 
-    async with _client(httpx.MockTransport(handler)) as client:
-        provider = HttpProvider(client, "http://ai.test/chat", "")
-        with pytest.raises(RetryableAIError):
-            await provider.complete("m", [])
-        with pytest.raises(RetryableAIError) as limited:
-            await provider.complete("m", [])
-        assert limited.value.retry_after == 3
-        with pytest.raises(PermanentAIError):
-            await provider.complete("m", [])
+    provider = _provider(httpx.MockTransport(handler))
+    with pytest.raises(RetryableAIError, match="HTTP 503"):
+        await provider.complete(PROMPT)
+    with pytest.raises(RetryableAIError) as limited:
+        await provider.complete(PROMPT)
+    assert limited.value.retry_after == 3
+    with pytest.raises(PermanentAIError, match="HTTP 404"):
+        await provider.complete(PROMPT)
+    with pytest.raises(RetryableAIError, match="HTTP 408"):
+        await provider.complete(PROMPT)
 
 
-async def test_http_provider_refuses_blank_reply_and_maps_transport_errors() -> None:
-    def blank(request: httpx.Request) -> httpx.Response:
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"<html>", "invalid JSON"),
+        (b'{"answer": "x"}', "no 'reply'"),
+        (b'["reply"]', "no 'reply'"),
+        (b'{"reply": "   "}', "empty reply"),
+    ],
+)
+async def test_http_provider_refuses_unexpected_bodies(body: bytes, error: str) -> None:
+    provider = _provider(httpx.MockTransport(lambda _r: httpx.Response(200, content=body)))
+    with pytest.raises(PermanentAIError, match=error):
+        await provider.complete(PROMPT)
+
+
+async def test_http_provider_maps_transport_errors_and_sends_no_key_when_unset() -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
         assert "authorization" not in request.headers
-        return httpx.Response(200, json={"reply": "   "})
-
-    async with _client(httpx.MockTransport(blank)) as client:
-        with pytest.raises(PermanentAIError, match="no 'reply'"):
-            await HttpProvider(client, "http://ai.test/chat", "").complete("m", [])
-
-    def broken(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("slow", request=request)
 
-    async with _client(httpx.MockTransport(broken)) as client:
-        with pytest.raises(RetryableAIError, match="timed out"):
-            await HttpProvider(client, "http://ai.test/chat", "").complete("m", [])
-
-
-async def test_openai_provider_sends_model_settings_and_reads_plain_json() -> None:
-    seen: list[dict[str, object]] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(json.loads(request.content))
-        assert request.url.path == "/v1/chat/completions"
-        assert request.headers["authorization"] == "Bearer k"
-        return httpx.Response(200, json={"choices": [{"message": {"content": "Hi"}}]})
-
-    async with _client(httpx.MockTransport(handler)) as client:
-        provider = OpenAIProvider(client, _settings(ai_temperature=0.1, ai_max_tokens=50))
-        reply = await provider.complete("q", [Turn("assistant", "earlier")])
-    assert reply == "Hi"
-    assert seen[0]["model"] == "test-model" and seen[0]["max_tokens"] == 50
-    assert seen[0]["messages"] == [
-        {"role": "assistant", "content": "earlier"},
-        {"role": "user", "content": "q"},
-    ]
-
-
-async def test_openai_provider_streams_and_rejects_bad_chunks() -> None:
-    def stream(lines: list[str]) -> httpx.MockTransport:
-        body = "".join(f"{line}\n\n" for line in lines).encode()
-        return httpx.MockTransport(
-            lambda _r: httpx.Response(
-                200, content=body, headers={"content-type": "text/event-stream"}
-            )
-        )
-
-    chunk = 'data: {"choices":[{"delta":{"content":"%s"}}]}'
-    deltas: list[str] = []
-    async with _client(stream([": keep-alive", chunk % "a", chunk % "b", "data: [DONE]"])) as c:
-        assert await OpenAIProvider(c, _settings()).complete("q", [], deltas.append) == "ab"
-    assert deltas == ["a", "b"]
-    async with _client(stream(["data: {not json"])) as c:
-        with pytest.raises(PermanentAIError, match="invalid stream chunk"):
-            await OpenAIProvider(c, _settings()).complete("q", [])
-    async with _client(stream(["data: [DONE]"])) as c:
-        with pytest.raises(PermanentAIError, match="no content"):
-            await OpenAIProvider(c, _settings()).complete("q", [])
-
-
-async def test_openai_provider_maps_unexpected_json_and_connect_errors() -> None:
-    async with _client(httpx.MockTransport(lambda _r: httpx.Response(200, json={}))) as c:
-        with pytest.raises(PermanentAIError, match="unexpected completion"):
-            await OpenAIProvider(c, _settings()).complete("q", [])
+    with pytest.raises(RetryableAIError, match="timed out"):
+        await _provider(httpx.MockTransport(slow), ai_service_api_key="").complete(PROMPT)
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    async with _client(httpx.MockTransport(refuse)) as c:
-        with pytest.raises(RetryableAIError, match="unreachable"):
-            await OpenAIProvider(
-                c, _settings(ai_service_url="http://ai.test/v1/chat/completions")
-            ).complete("q", [])
+    with pytest.raises(RetryableAIError, match="unreachable"):
+        await _provider(httpx.MockTransport(refuse)).complete(PROMPT)
+
+
+async def test_a_longest_reply_in_escaped_cjk_fits_under_the_cap() -> None:
+    """Python's json.dumps escapes every CJK character as six bytes (\\uXXXX)."""
+    reply = "你" * 1000
+    body = json.dumps({"reply": reply}).encode()
+    assert len(body) > 4 * 1000, "more than 4 bytes per character on the wire"
+    provider = _provider(
+        httpx.MockTransport(lambda _r: httpx.Response(200, content=body)),
+        ai_max_reply_chars=1000,
+    )
+    assert provider.max_body_bytes == body_cap(1000) == 64 * 1024
+    assert await provider.complete(PROMPT) == reply
+
+
+@pytest.fixture
+async def stand_in() -> AsyncIterator[StandInAI]:
+    stub = StandInAI()
+    await stub.start()
+    try:
+        yield stub
+    finally:
+        await stub.stop()
+
+
+@pytest.mark.parametrize("declare_length", [False, True], ids=["chunked", "content-length"])
+async def test_a_huge_body_is_refused_without_reading_it(
+    stand_in: StandInAI, declare_length: bool
+) -> None:
+    size = 100_000_000
+    stand_in.then("huge", size=size, declare_length=declare_length)
+    async with httpx.AsyncClient() as client:
+        provider = create_provider(_settings(ai_service_url=stand_in.chat_url), client)
+        tracemalloc.start()
+        try:
+            with pytest.raises(PermanentAIError, match=r"exceeds \d+ bytes"):
+                await provider.complete(PROMPT)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    [received] = stand_in.received
+    await asyncio.wait_for(received.done.wait(), 10)
+    assert received.client_hung_up, "the provider closed the connection mid-body"
+    assert received.bytes_sent < size // 10
+    assert peak < 8 * body_cap(20_000), f"memory stays bounded (peak {peak} bytes)"
+
+
+async def test_mock_provider_is_deterministic_streams_and_owns_nothing() -> None:
+    provider = create_provider(_settings(ai_provider="mock"), httpx.AsyncClient())
+    assert isinstance(provider, MockProvider)
+    assert (provider.name, provider.url) == ("mock", "mock://builtin")
+    deltas: list[str] = []
+    reply = await provider.complete(PROMPT, deltas.append)
+    assert reply == await provider.complete(PROMPT)
+    assert "".join(deltas) == reply and len(deltas) > 1
+    assert reply.startswith("[Demo AI reply]") and "2 earlier messages" in reply
+    await provider.aclose()
 
 
 async def test_create_provider_by_setting() -> None:
-    async with httpx.AsyncClient() as client:
-        assert create_provider(_settings(), client).url == "http://ai.test/v1/chat/completions"
-        http = create_provider(_settings(ai_provider="http", ai_service_url="http://x/c"), client)
-        assert isinstance(http, HttpProvider) and http.url == "http://x/c"
-        assert create_provider(_settings(ai_provider="mock"), client).url == "mock://builtin"
+    client = httpx.AsyncClient()
+    http = create_provider(_settings(ai_service_url="http://x/c"), client)
+    assert isinstance(http, HttpProvider) and (http.name, http.url) == ("http", "http://x/c")
+    await http.aclose()
+    assert not client.is_closed, "the shared client belongs to the AI layer, not the provider"
+    await client.aclose()
+
+
+def test_one_status_classification_for_every_provider() -> None:
+    retryable = [status_error(s) for s in (408, 429, 500, 502, 503, 529)]
+    permanent = [status_error(s) for s in (400, 401, 403, 404, 409, 413, 422)]
+    assert all(isinstance(e, RetryableAIError) for e in retryable)
+    assert all(isinstance(e, PermanentAIError) for e in permanent)
+    assert str(status_error(401, None, "authentication_error")) == (
+        "AI service answered HTTP 401 (authentication_error)"
+    )
+    assert str(status_error(401, None, "Incorrect key sk-abc provided")) == (
+        "AI service answered HTTP 401"
+    ), "only an identifier-like code from the body is shown (the group sees this text)"
+
+
+def test_retry_after_in_seconds_or_as_an_http_date() -> None:
+    assert parse_retry_after("7") == 7.0 and parse_retry_after("0.5") == 0.5
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 < (parse_retry_after(later) or 0) <= 30
+    assert parse_retry_after(None) is parse_retry_after("soon") is parse_retry_after("nan") is None
+    assert parse_retry_after("-3") == 0.0

@@ -8,6 +8,7 @@ import httpx
 import pytest
 import websockets
 
+from app.config import DEFAULT_AI_SYSTEM_PROMPT, Settings
 from tests.ai.helpers import wait_final
 from tests.ai.standin import StandInAI
 from tests.conftest import LiveServer
@@ -25,9 +26,18 @@ async def _collect(socket: Any, until: str) -> list[dict[str, Any]]:
                 return events
 
 
-@pytest.mark.parametrize("ai_settings", [{"ai_provider": "openai"}], indirect=True)
-async def test_openai_stream_deltas_arrive_before_the_final_message(
-    live_server: LiveServer, live_client: httpx.AsyncClient, ai_stub: StandInAI
+SDK_PROVIDERS = [{"ai_provider": p} for p in ("openai", "deepseek", "anthropic")]
+
+
+@pytest.mark.parametrize(
+    "ai_settings", SDK_PROVIDERS, indirect=True, ids=lambda s: s["ai_provider"]
+)
+async def test_sdk_stream_deltas_arrive_before_the_final_message(
+    live_server: LiveServer,
+    live_client: httpx.AsyncClient,
+    ai_stub: StandInAI,
+    ai_settings: dict[str, str],
+    settings: Settings,
 ) -> None:
     ai_stub.then("stream", chunks=["Rest ", "and ", "drink ", "water."])
     chat = await consultation(live_client)
@@ -56,10 +66,59 @@ async def test_openai_stream_deltas_arrive_before_the_final_message(
     assert events[final]["message"]["from_user_role"] == "AI_ASSISTANT"
     assert events[-1]["status"] == "SUCCESS"
     assert events[-1]["ai_message_id"] == events[final]["message"]["message_id"]
-    request = ai_stub.received[0]
-    assert request.path == "/v1/chat/completions"
+    [record] = await wait_final(live_client, chat.group_id)
+    assert record["ai_service_url"] == ai_stub.url_for(ai_settings["ai_provider"])
+
+    [request] = ai_stub.received
     assert request.body["stream"] is True
-    assert request.body["messages"][-1] == {"role": "user", "content": "What should I do?"}
+    assert request.body["model"] == settings.ai_model
+    question = {"role": "user", "content": "What should I do?"}
+    if ai_settings["ai_provider"] == "anthropic":
+        assert request.path == "/v1/messages"
+        assert request.body["system"] == DEFAULT_AI_SYSTEM_PROMPT
+        assert request.body["messages"] == [question]
+    else:
+        assert request.path == "/v1/chat/completions"
+        system = {"role": "system", "content": DEFAULT_AI_SYSTEM_PROMPT}
+        assert request.body["messages"] == [system, question]
+
+
+@pytest.mark.parametrize(
+    "ai_settings",
+    [{"ai_provider": "anthropic"}, {"ai_provider": "openai"}],
+    indirect=True,
+    ids=lambda s: s["ai_provider"],
+)
+async def test_sdk_overload_is_retried_by_us_and_then_fails(
+    client: httpx.AsyncClient, ai_stub: StandInAI
+) -> None:
+    for _ in range(3):
+        ai_stub.then("status", status=529, headers={"retry-after": "0"})
+    chat = await consultation(client)
+    await send(client, chat.patient, chat.group_id, "help")
+    [record] = await wait_final(client, chat.group_id)
+    assert (record["status"], record["attempts"]) == ("FAILED", 3)
+    assert len(ai_stub.received) == 3, "three attempts by our policy, none by the SDK"
+    assert "HTTP 529" in str(record["error_message"])
+
+
+@pytest.mark.parametrize(
+    "ai_settings",
+    [{"ai_provider": "anthropic", "ai_max_reply_chars": 3000}],
+    indirect=True,
+)
+async def test_an_over_long_sdk_reply_is_cut_and_marked(
+    client: httpx.AsyncClient, ai_stub: StandInAI
+) -> None:
+    ai_stub.then("huge", size=50_000_000)
+    chat = await consultation(client)
+    await send(client, chat.patient, chat.group_id, "tell me everything")
+    [record] = await wait_final(client, chat.group_id)
+    assert record["status"] == "SUCCESS"
+    assert len(record["response_content"]) == 3000 and record["response_content"].endswith("…")
+    received = ai_stub.received[0]
+    await asyncio.wait_for(received.done.wait(), 10)
+    assert received.client_hung_up and received.bytes_sent < 1_000_000
 
 
 async def test_failure_is_announced_with_ai_status_failed(

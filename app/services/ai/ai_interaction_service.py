@@ -28,7 +28,7 @@ from app.repositories.message_repository import MessageRepository
 from app.services.ai.calls import AIFailure, RetryPolicy, call_with_retries
 from app.services.ai.deltas import DeltaCoalescer
 from app.services.ai.outbox import DISPATCH_GRACE
-from app.services.ai.providers import AIProvider, Turn
+from app.services.ai.providers import AIProvider, Prompt, Turn
 from app.services.ai.reply import AIReply, ClaimLost, ReplyOutcome
 from app.services.core.message_writer import MessageWriter
 
@@ -37,8 +37,6 @@ logger = logging.getLogger(__name__)
 LEASE_MARGIN = timedelta(seconds=10)
 """A claim outlives the reply deadline by this much (time to store the reply) before the
 sweeper presumes its worker dead."""
-MAX_REPLY_CHARS = 20_000
-"""A runaway provider cannot flood a group: longer replies are cut (and marked as cut)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +70,8 @@ class AIInteractionService:
         self.provider = provider
         self.policy = RetryPolicy.from_settings(settings)
         self.history_limit = settings.ai_history_limit
+        self.system_prompt = settings.ai_system_prompt
+        self.max_reply_chars = settings.ai_max_reply_chars
         self.assistant_user_id = assistant_user_id
 
     @property
@@ -102,8 +102,7 @@ class AIInteractionService:
         try:
             reply, attempts = await call_with_retries(
                 self.provider,
-                request.message,
-                request.history,
+                Prompt(request.message, request.history, self.system_prompt),
                 self.policy,
                 coalescer.add,
                 record_id=record_id,
@@ -113,8 +112,8 @@ class AIInteractionService:
             return None
         finally:
             coalescer.flush()
-        if len(reply) > MAX_REPLY_CHARS:
-            reply = reply[: MAX_REPLY_CHARS - 1] + "…"
+        if len(reply) > self.max_reply_chars:  # a runaway provider cannot flood a group
+            reply = reply[: self.max_reply_chars - 1] + "…"
         return await self._store(request, reply, attempts, started)
 
     async def _load(self, record_id: str, token: str) -> ClaimedRequest | None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.config import Settings
-from app.services.ai.providers import AIProvider, PermanentAIError, RetryableAIError, Turn
+from app.services.ai.providers import AIProvider, PermanentAIError, Prompt, RetryableAIError
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,7 @@ class AIFailure(Exception):
 
 async def call_with_retries(
     provider: AIProvider,
-    message: str,
-    history: list[Turn],
+    prompt: Prompt,
     policy: RetryPolicy,
     on_delta: Callable[[str], None],
     *,
@@ -72,7 +71,7 @@ async def call_with_retries(
         started = time.perf_counter()
         try:
             async with asyncio.timeout(min(policy.attempt_timeout, ends - loop.time())):
-                reply = await provider.complete(message, history, delta)
+                reply = await provider.complete(prompt, delta)
         except PermanentAIError as exc:
             _log(record_id, attempts, started, str(exc))
             raise AIFailure(str(exc), attempts) from exc
@@ -80,6 +79,11 @@ async def call_with_retries(
             error = str(exc) if isinstance(exc, RetryableAIError) else "timed out"
             _log(record_id, attempts, started, error)
             retry_after = exc.retry_after if isinstance(exc, RetryableAIError) else None
+        except Exception as exc:  # a provider's bug must still end the record, not strand it
+            logger.exception("ai call record=%s raised unexpectedly", record_id)
+            raise AIFailure(
+                f"the AI provider failed unexpectedly ({type(exc).__name__})", attempts
+            ) from exc
         else:
             _log(record_id, attempts, started, "ok")
             return reply, attempts

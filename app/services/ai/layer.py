@@ -48,7 +48,8 @@ def ai_http_client(timeout: float) -> httpx.AsyncClient:
 
 
 class AIWorker:
-    """The interaction service and the HTTP client it owns (a Celery worker's AI part)."""
+    """The interaction service, its provider and the HTTP client they own (all a Celery
+    worker needs of the AI layer)."""
 
     def __init__(self, parts: AIParts) -> None:
         settings = parts.settings
@@ -63,6 +64,7 @@ class AIWorker:
         )
 
     async def stop(self) -> None:
+        await self.service.provider.aclose()
         await self.client.aclose()
 
 

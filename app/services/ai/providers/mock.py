@@ -1,0 +1,34 @@
+"""The built-in demo assistant (`AI_PROVIDER=mock`): no network, the same answer for the same
+input, streamed in small pieces, and plainly labelled as a demo."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.services.ai.providers.base import DeltaCallback, Prompt
+
+MOCK_URL = "mock://builtin"
+MOCK_CHUNK_CHARS = 24
+MOCK_CHUNK_DELAY = 0.02
+
+
+class MockProvider:
+    name = "mock"
+    url = MOCK_URL
+
+    async def complete(self, prompt: Prompt, on_delta: DeltaCallback | None = None) -> str:
+        message = prompt.message
+        excerpt = message if len(message) <= 120 else message[:117] + "..."
+        reply = (
+            f'[Demo AI reply] I received your message: "{excerpt}". '
+            f"({len(prompt.history)} earlier messages in context.) This is the built-in demo "
+            "assistant (AI_PROVIDER=mock), not medical advice; a doctor will follow up."
+        )
+        if on_delta is not None:
+            for index in range(0, len(reply), MOCK_CHUNK_CHARS):
+                on_delta(reply[index : index + MOCK_CHUNK_CHARS])
+                await asyncio.sleep(MOCK_CHUNK_DELAY)
+        return reply
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

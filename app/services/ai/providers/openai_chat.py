@@ -1,0 +1,137 @@
+"""`AI_PROVIDER=openai` and `deepseek`: chat completions through the official `openai` SDK,
+streamed, against any OpenAI-compatible endpoint (`AI_SERVICE_URL` is the SDK's `base_url`).
+
+The SDK never retries (`max_retries=0`); its errors become ours in `_mapped`.
+"""
+
+from __future__ import annotations
+
+import openai
+from openai import AsyncOpenAI, AsyncStream
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+
+from app.services.ai.providers.base import (
+    AIError,
+    DeltaCallback,
+    PermanentAIError,
+    Prompt,
+    broke_off,
+    status_error,
+    timed_out,
+    unreachable,
+)
+from app.services.ai.providers.sdk import PLACEHOLDER_KEY, StreamEnd, reply_from, sdk_timeout
+
+
+class OpenAIChatProvider:
+    def __init__(
+        self,
+        *,
+        name: str,
+        base_url: str,
+        api_key: str,
+        model: str,
+        temperature: float,
+        max_tokens: int,
+        max_reply_chars: int,
+        timeout: float,
+    ) -> None:
+        self.name = name
+        self.url = base_url
+        self.model = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.max_reply_chars = max_reply_chars
+        self.client = AsyncOpenAI(
+            api_key=api_key or PLACEHOLDER_KEY,
+            base_url=base_url,
+            timeout=sdk_timeout(timeout),
+            max_retries=0,
+        )
+
+    async def complete(self, prompt: Prompt, on_delta: DeltaCallback | None = None) -> str:
+        pieces: list[str] = []
+        try:
+            stream = await self.client.chat.completions.create(
+                model=self.model,
+                messages=_messages(prompt),
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                stream=True,
+            )
+            async with stream:
+                end = await self._read(stream, pieces, on_delta)
+        except openai.OpenAIError as exc:
+            raise _mapped(exc, sum(map(len, pieces))) from exc
+        except ValueError as exc:  # a chunk that is not JSON
+            raise PermanentAIError("AI service sent an invalid stream chunk") from exc
+        return reply_from(pieces, end, "finish_reason")
+
+    async def _read(
+        self,
+        stream: AsyncStream[ChatCompletionChunk],
+        pieces: list[str],
+        on_delta: DeltaCallback | None,
+    ) -> StreamEnd:
+        """Append text deltas until a `finish_reason`, the reply cap, or the stream's end."""
+        size = 0
+        end: StreamEnd = "silent"
+        async for chunk in stream:
+            end = "incomplete"
+            text, finish_reason = _chunk_parts(chunk)
+            if text:
+                pieces.append(text)
+                size += len(text)
+                if on_delta is not None:
+                    on_delta(text)
+                if size > self.max_reply_chars:
+                    return "finished"  # the caller cuts and marks it; closing stops the rest
+            if finish_reason:
+                return "finished"
+        return end
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def _messages(prompt: Prompt) -> list[ChatCompletionMessageParam]:
+    messages: list[ChatCompletionMessageParam] = []
+    if prompt.system:
+        messages.append({"role": "system", "content": prompt.system})
+    for turn in prompt.history:
+        if turn.role == "assistant":
+            messages.append({"role": "assistant", "content": turn.content})
+        else:
+            messages.append({"role": "user", "content": turn.content})
+    messages.append({"role": "user", "content": prompt.message})
+    return messages
+
+
+def _chunk_parts(chunk: ChatCompletionChunk) -> tuple[str | None, str | None]:
+    """The text and finish reason of a chunk; a chunk without `choices` (usage, keep-alive, or
+    an unexpected shape) has neither."""
+    choices = getattr(chunk, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        return None, None
+    choice = choices[0]
+    delta = getattr(choice, "delta", None)
+    text = getattr(delta, "content", None)
+    finish_reason = getattr(choice, "finish_reason", None)
+    return (text if isinstance(text, str) else None), (
+        finish_reason if isinstance(finish_reason, str) else None
+    )
+
+
+def _mapped(exc: openai.OpenAIError, received: int) -> AIError:
+    if received and isinstance(exc, openai.APIConnectionError):
+        return broke_off(received, type(exc).__name__)
+    if isinstance(exc, openai.APITimeoutError):
+        return timed_out()
+    if isinstance(exc, openai.APIConnectionError):
+        return unreachable(type(exc.__cause__ or exc).__name__)
+    if isinstance(exc, openai.APIStatusError):
+        detail = exc.code or exc.type
+        return status_error(exc.status_code, exc.response.headers.get("retry-after"), detail)
+    if isinstance(exc, openai.APIError):  # an `error` object inside the stream
+        return PermanentAIError(f"AI service reported an error in the stream ({exc.type})")
+    return PermanentAIError(f"AI client error ({type(exc).__name__})")
