@@ -628,6 +628,7 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
         if (seq >= (group.last_seq || 0)) group.unread_count = 0;
       }
     } else {
+      if (state.users.get(userId)?.user_role === "AI_ASSISTANT") return;
       if (!state.reads.has(groupId)) state.reads.set(groupId, new Map());
       const marks = state.reads.get(groupId);
       if ((marks.get(userId) || 0) >= seq) return;
