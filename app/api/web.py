@@ -29,6 +29,7 @@ SWAGGER_INIT_JS = """\
     deepLinking: true,
     showExtensions: true,
     showCommonExtensions: true,
+    validatorUrl: null, // the online validator is a remote service: never called
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
   });
 })();
