@@ -713,10 +713,13 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
 
     const ordered = [];
     let f = 0;
+    let divided = convo.dividerSeq == null;
     for (const message of messages) {
       while (f < floating.length && floating[f].at < message.created_at) ordered.push(floating[f++]);
-      if (convo.dividerSeq != null && message.seq === convo.dividerSeq + 1 && ordered.length) {
+      if (!divided && message.seq > convo.dividerSeq) {
+        // Before the first unread message loaded (the first unread may be further back).
         ordered.push({ key: "divider", kind: "divider", at: message.created_at });
+        divided = true;
       }
       ordered.push({ key: `m:${message.message_id}`, kind: "message", message, at: message.created_at });
       for (const item of (anchored.get(message.message_id) || []).sort((a, b) => a.at.localeCompare(b.at))) {

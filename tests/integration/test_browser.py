@@ -286,10 +286,13 @@ class People:
         lang: str = "en",
         layout: str = "desktop",
         allow: tuple[re.Pattern[str], ...] = (),
+        init_script: str | None = None,
         **context_args: Any,
     ) -> Page:
         context = self.browser.new_context(viewport=LAYOUTS[layout], locale=lang, **context_args)
         context.set_default_timeout(WAIT_MS)
+        if init_script:
+            context.add_init_script(init_script)
         self.contexts.append(context)
         page = context.new_page()
         watch = Watch(lang, layout == "phone", allow=allow)
@@ -380,7 +383,7 @@ def token_of(page: Page) -> str:
 
 
 def bubble(page: Page, text: str) -> Any:
-    return page.locator("#message-list .msg:not(.pending) .bubble", has_text=text)
+    return page.locator("#message-list .msg:not(.pending):not(.ai) .bubble", has_text=text)
 
 
 def ai_replies(page: Page) -> Any:
@@ -447,13 +450,23 @@ def signed_in_page(
     people: People, server: Server, user: dict[str, Any], lang: str = "en", layout: str = "desktop"
 ) -> Page:
     """A page whose localStorage already holds the session, as after an earlier visit."""
-    page = people.open(f"{server.url}/health", lang=lang, layout=layout)
-    session = {"token": user["access_token"], "user": {"user_id": user["user_id"]}}
-    session["user"].update({k: user[k] for k in ("username", "user_role")})
-    page.evaluate("s => localStorage.setItem('im.session', s)", json.dumps(session))
-    page.goto(f"{server.url}/")
+    page = remembered_page(people, server, user, lang=lang, layout=layout)
     expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
     return page
+
+
+def remembered_page(
+    people: People, server: Server, user: dict[str, Any], extra_script: str = "", **open_args: Any
+) -> Page:
+    """Open `/` with the session already stored (seeded once per tab, before the app runs)."""
+    session = {"token": user["access_token"], "user": {"user_id": user["user_id"]}}
+    session["user"].update({k: user[k] for k in ("username", "user_role")})
+    seed = (
+        "(() => { if (sessionStorage.getItem('seeded')) return;"
+        f" localStorage.setItem('im.session', {json.dumps(json.dumps(session))});"
+        " sessionStorage.setItem('seeded', '1'); })()"
+    )
+    return people.open(f"{server.url}/", init_script=f"{seed};\n{extra_script}", **open_args)
 
 
 def consultation_group(
@@ -933,10 +946,8 @@ def test_system_notification_while_hidden_after_opt_in(
     doc = create_user(server, "Dr. Notify", "DOCTOR")
     pat = create_user(server, "Nia Note", "PATIENT")
     group_id = consultation_group(server, doc, pat, "Alerts")
-    page = people.open(f"{server.url}/health", permissions=["notifications"])
     # Record notifications, and let the test say when the tab is hidden.
-    page.add_init_script(
-        """(() => {
+    recorder = """(() => {
           window.__notes = [];
           window.__hidden = false;
           const Real = window.Notification;
@@ -951,13 +962,9 @@ def test_system_notification_while_hidden_after_opt_in(
             get: () => (window.__hidden ? "hidden" : "visible"),
           });
         })()"""
+    page = remembered_page(
+        people, server, pat, extra_script=recorder, permissions=["notifications"]
     )
-    session = {
-        "token": pat["access_token"],
-        "user": {k: pat[k] for k in ("user_id", "username", "user_role")},
-    }
-    page.evaluate("s => localStorage.setItem('im.session', s)", json.dumps(session))
-    page.goto(f"{server.url}/")
     expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
 
     # Nothing is shown before the opt-in.

@@ -18,6 +18,8 @@ import {
 const NEAR_BOTTOM_PX = 80;
 const LOAD_OLDER_AT_PX = 60;
 
+const firstMessageKey = (items) => items.find((i) => i.kind === "message")?.key;
+
 class Timeline extends Component {
   constructor() {
     super();
@@ -36,7 +38,6 @@ class Timeline extends Component {
       top: box.scrollTop,
       height: box.scrollHeight,
       nearBottom: box.scrollHeight - box.scrollTop - box.clientHeight < NEAR_BOTTOM_PX,
-      firstKey: this.firstKey,
     };
   }
 
@@ -45,7 +46,7 @@ class Timeline extends Component {
     if (!box || !snap) return;
     if (this.props.bottomToken !== previous.bottomToken || snap.nearBottom) {
       this.toBottom();
-    } else if (snap.firstKey !== this.firstKey && box.scrollHeight > snap.height) {
+    } else if (firstMessageKey(previous.items) !== firstMessageKey(this.props.items) && box.scrollHeight > snap.height) {
       box.scrollTop = snap.top + (box.scrollHeight - snap.height); // older page prepended
     } else if (box.scrollHeight > snap.height && !this.state.jump) {
       this.setState({ jump: true });
@@ -66,7 +67,6 @@ class Timeline extends Component {
   };
 
   render({ items, canLoadOlder, loadingOlder, onTop, ctx }, { jump }) {
-    this.firstKey = items.find((i) => i.kind === "message")?.key;
     let previous = null;
     const rows = items.map((item) => {
       const row = renderItem(item, previous, ctx);

@@ -70,19 +70,20 @@ function AddMember() {
 
 function AiSection({ group, doctor }) {
   const { store, ctl } = useApp();
-  const [busy, setBusy] = useState(false);
+  const [wanted, setWanted] = useState(null); // the switch's position while the PATCH runs
   const [records, setRecords] = useState(false);
   const on = group.ai_enabled !== false;
+  const busy = wanted !== null;
   async function toggle(event) {
-    const wanted = event.currentTarget.checked;
-    setBusy(true);
+    const next = event.currentTarget.checked;
+    setWanted(next);
     try {
-      await ctl.setAiEnabled(wanted);
-      store.toast("info", wanted ? "toast.ai_on" : "toast.ai_off");
+      await ctl.setAiEnabled(next);
+      store.toast("info", next ? "toast.ai_on" : "toast.ai_off");
     } catch (error) {
       ctl.report("toast.ai_switch_failed")(error);
     } finally {
-      setBusy(false);
+      setWanted(null);
     }
   }
   return html`<section class="details-section" aria-labelledby="ai-title">
@@ -90,7 +91,7 @@ function AiSection({ group, doctor }) {
     <p id="ai-state" class="hint">${on ? t("ai.on_long") : t("ai.off_long")}</p>
     ${doctor
       ? html`<label class="switch">
-            <input id="ai-toggle" type="checkbox" role="switch" checked=${on} disabled=${busy} onChange=${toggle} />
+            <input id="ai-toggle" type="checkbox" role="switch" checked=${busy ? wanted : on} disabled=${busy} onChange=${toggle} />
             <span>${t("ai.switch")}</span>
           </label>
           <button id="show-ai-records" type="button" onClick=${() => setRecords(true)}>${t("records.open")}</button>
