@@ -6,6 +6,8 @@
 import { contentLength, dayKey, MAX_CONTENT_CHARS } from "./format.js";
 
 const TYPING_SHOWN_MS = 4000;
+/** Log entries that change an earlier message instead of being one (SPEC §11). */
+const CHANGE_TYPES = new Set(["EDIT", "RECALL"]);
 const MAX_KEPT_FAILURES = 200;
 
 /** A storage that forgets (tests, or a browser that refuses localStorage). */
@@ -354,10 +356,13 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     const group = state.groups.get(m.group_id);
     changed();
     if (!group) return { known: false, added: 0, gap: false };
+    const change = CHANGE_TYPES.has(m.msg_type);
+    if (change) applyChange(m);
     if (m.seq > (group.last_seq || 0)) {
       group.last_seq = m.seq;
-      group.last_message = m;
-      if (m.from_user_id !== me && !reading(m.group_id)) {
+      // SPEC §11: an edit or a recall is never a last message and never unread.
+      if (!change) group.last_message = m;
+      if (!change && m.from_user_id !== me && !reading(m.group_id)) {
         group.unread_count = (group.unread_count || 0) + 1;
       }
     }
@@ -365,6 +370,24 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     if (!convo?.loaded) return { known: true, added: 0, gap: false };
     const gap = m.seq > convo.contig + 1;
     return { known: true, added: insertMessages(m.group_id, [m]), gap };
+  }
+
+  /** An EDIT or RECALL entry (SPEC §11) changes the message it targets, where loaded; the
+   * entry itself keeps the log dense (the sync cursor) but is not shown. */
+  function applyChange(entry) {
+    const convo = state.convos.get(entry.group_id);
+    const seq = convo?.ids.get(entry.target_message_id);
+    const target = seq === undefined ? null : convo.bySeq.get(seq);
+    if (!target) return;
+    const changes =
+      entry.msg_type === "RECALL"
+        ? { msg_content: "", attachment: null, recalled_at: target.recalled_at || entry.created_at }
+        : { msg_content: entry.msg_content, edited_at: entry.created_at };
+    convo.bySeq.set(seq, { ...target, ...changes });
+    const group = state.groups.get(entry.group_id);
+    if (group?.last_message?.message_id === target.message_id) {
+      group.last_message = convo.bySeq.get(seq);
+    }
   }
 
   /** Sync cursors: per group, the highest seq I have seen with nothing missing below. */
@@ -679,7 +702,9 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
   function timeline(groupId) {
     const convo = state.convos.get(groupId);
     if (!convo) return [];
-    const messages = [...convo.bySeq.values()].sort((a, b) => a.seq - b.seq);
+    const messages = [...convo.bySeq.values()]
+      .filter((m) => !CHANGE_TYPES.has(m.msg_type))
+      .sort((a, b) => a.seq - b.seq);
     const anchored = new Map(); // message_id -> AI items after it
     const floating = []; // items placed by time
     const anchor = (item, messageId) => {

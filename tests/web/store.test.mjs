@@ -348,3 +348,22 @@ test("identical toasts do not pile up", () => {
   store.toast("error", "toast.add_failed", {}, { code: "ALREADY_MEMBER" });
   assert.equal(store.state.toasts.length, 2);
 });
+
+test("edit and recall entries change their target, are hidden, never unread (SPEC §11)", () => {
+  const store = signedIn();
+  store.mergeGroupList([group({ last_seq: 1, last_message: msg(1) })]);
+  store.loadedLatest("g1", [msg(1)]);
+  const at = "2026-01-10T09:10:00.000Z";
+  store.ingestMessage(msg(2, { msg_type: "EDIT", msg_content: "m1, corrected", target_message_id: "msg_1", created_at: at }));
+  let items = store.timeline("g1").filter((i) => i.kind === "message");
+  assert.deepEqual(items.map((i) => [i.message.msg_content, i.message.edited_at]), [["m1, corrected", at]]);
+  assert.equal(store.state.groups.get("g1").unread_count, 0);
+  store.ingestMessage(msg(3, { msg_type: "RECALL", msg_content: "", target_message_id: "msg_1", created_at: at }));
+  items = store.timeline("g1").filter((i) => i.kind === "message");
+  assert.equal(items.length, 1);
+  assert.equal(items[0].message.recalled_at, at);
+  assert.equal(items[0].message.msg_content, "");
+  assert.deepEqual(store.syncCursors(), { g1: 3 }, "the entries keep the log dense");
+  const last = store.state.groups.get("g1").last_message;
+  assert.deepEqual([last.message_id, last.recalled_at], ["msg_1", at]);
+});

@@ -66,6 +66,9 @@ export default {
   "msg.you": "You",
   "msg.sent": "Sent",
   "msg.read": "Read",
+  "msg.edited": "edited",
+  "msg.recalled": "This message was recalled.",
+  "msg.recalled_mine": "You recalled this message.",
   "msg.read_by": "Read by {count}",
 
   "pending.queued": "Waiting for the connection…",

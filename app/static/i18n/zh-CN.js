@@ -65,6 +65,9 @@ export default {
   "msg.you": "我",
   "msg.sent": "已发送",
   "msg.read": "已读",
+  "msg.edited": "已编辑",
+  "msg.recalled": "对方撤回了一条消息",
+  "msg.recalled_mine": "你撤回了一条消息",
   "msg.read_by": "{count} 人已读",
 
   "pending.queued": "等待连接…",

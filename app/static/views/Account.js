@@ -1,7 +1,7 @@
 // The top bar's account menu: my name and role, my user ID (to give to a doctor), language,
 // notifications opt-in, sign out. Also the language picker used on the sign-up page.
 
-import { html, useState } from "../html.js";
+import { html, useEffect, useRef, useState } from "../html.js";
 import { LANGUAGES, t } from "../i18n/index.js";
 import { Badge, useApp } from "./common.js";
 
@@ -37,6 +37,23 @@ function NotificationsToggle() {
 export function AccountMenu() {
   const { store, ctl } = useApp();
   const me = store.state.session.user;
+  const menu = useRef(null);
+  // A click or Escape outside the open menu closes it.
+  useEffect(() => {
+    const close = (event) => {
+      const open = menu.current?.open;
+      if (!open) return;
+      if (event.type === "keydown" ? event.key === "Escape" : !menu.current.contains(event.target)) {
+        menu.current.open = false;
+      }
+    };
+    document.addEventListener("click", close);
+    document.addEventListener("keydown", close);
+    return () => {
+      document.removeEventListener("click", close);
+      document.removeEventListener("keydown", close);
+    };
+  }, []);
 
   async function copyId(event) {
     try {
@@ -56,7 +73,7 @@ export function AccountMenu() {
     if (confirm(t("confirm.sign_out"))) ctl.signOut();
   }
 
-  return html`<details id="account" class="account">
+  return html`<details id="account" class="account" ref=${menu}>
     <summary>
       <span id="me-name" class="me-name">${me.username}</span>
       <${Badge} id="me-role" role=${me.user_role} />

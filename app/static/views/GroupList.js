@@ -45,6 +45,8 @@ function preview(group, store, ctl) {
   if (store.aiBusy(group.group_id)) return t("list.ai_replying");
   if (!last) return t("list.no_messages");
   if (last.msg_type === "SYSTEM") return systemText(last, ctl.nameOf);
+  const mine = last.from_user_id === store.meId();
+  if (last.recalled_at) return t(mine ? "msg.recalled_mine" : "msg.recalled");
   const who = last.from_user_id === store.meId() ? t("msg.you") : ctl.nameOf(last.from_user_id);
   return t("list.preview", { who, text: last.msg_content });
 }

@@ -3,7 +3,7 @@
 // streaming or failed, hand-over notices, day separators.
 
 import { Component, html } from "../html.js";
-import { errorText, formatDay, formatNumber, t } from "../i18n/index.js";
+import { errorText, formatDay, formatFull, formatNumber, t } from "../i18n/index.js";
 import { Badge, RichText, secondsUntil, Time, useApp, useTick } from "./common.js";
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -71,8 +71,13 @@ export class MessageItem extends Component {
     const cls = `msg${mine ? " mine" : ""}${ai ? " ai" : ""}${cont ? " cont" : ""}`;
     return html`<li class=${cls} data-message-id=${m.message_id} data-seq=${m.seq}>
       ${cont ? null : html`<${Head} name=${mine ? t("msg.you") : name} role=${m.from_user_role} iso=${m.created_at} />`}
-      <div class="bubble"><${RichText} text=${m.msg_content} /></div>
-      ${mine ? html`<div class="msg-meta"><${Ticks} readers=${readers} /></div>` : null}
+      ${m.recalled_at
+        ? html`<div class="bubble recalled">${t(mine ? "msg.recalled_mine" : "msg.recalled")}</div>`
+        : html`<div class="bubble"><${RichText} text=${m.msg_content} /></div>`}
+      <div class="msg-meta">
+        ${m.edited_at && !m.recalled_at ? html`<span class="edited" title=${formatFull(m.edited_at)}>${t("msg.edited")}</span>` : null}
+        ${mine ? html`<${Ticks} readers=${readers} />` : null}
+      </div>
     </li>`;
   }
 }
