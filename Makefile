@@ -19,10 +19,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
-# The browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
+# The browser tests drive Debian's Chromium (Playwright's own download cannot work offline);
+# a CJK font makes the Chinese screenshots readable.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 browser:
-	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	@{ test -x /usr/bin/chromium && test -e $(CJK_FONT); } || { [ "$$(id -u)" = 0 ] \
+	  && command -v apt-get >/dev/null && apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei \
 	  >/dev/null; } || echo "warning: /usr/bin/chromium missing; the browser tests will fail"
 
 install: $(VENV)/.installed

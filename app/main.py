@@ -19,6 +19,7 @@ from app.api import ai, auth, group, message, ops, user
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.responses import errors
+from app.api.web import install_web
 from app.bootstrap import start_server
 from app.config import APP_VERSION, Settings, get_settings, warn_about_settings
 from app.utils.logger import configure_logging
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.router.routes.append(
             WebClientMount("/", app=StaticFiles(directory=STATIC_DIR, html=True), name="web")
         )
+    install_web(app)
     return app
 
 

@@ -1,36 +1,15 @@
-// REST calls (SPEC §5). Every failure becomes an ApiError whose message is fit to show a person.
+// REST calls (SPEC §5). Every failure becomes an ApiError carrying the server's envelope
+// ({status, code, details}); the views word it with i18n's errorText, in the person's language.
 
 export class ApiError extends Error {
-  constructor(status, code, message, details = null) {
-    super(message);
+  constructor(status, code, message = "", details = null, retryAfter = null) {
+    super(message || code);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.details = details;
+    this.retry_after = retryAfter;
   }
-}
-
-const FRIENDLY = {
-  0: "Cannot reach the server. Check the connection and try again.",
-  401: "Your session has expired. Please sign up again.",
-  403: "You are not allowed to do that.",
-  404: "Not found.",
-  429: "Too many messages in a short time. Please wait a moment.",
-  500: "The server had a problem. Please try again.",
-  503: "The service is temporarily unavailable. Please try again shortly.",
-};
-
-// "Request validation failed" alone tells nobody anything: name the field and the rule.
-function describe(status, error) {
-  let text = error?.message || FRIENDLY[status] || `The server answered ${status}.`;
-  if (Array.isArray(error?.details) && error.details.length && error.code === "VALIDATION_ERROR") {
-    const parts = error.details.map((d) => {
-      const field = (d.loc || []).filter((p) => p !== "body" && p !== "query").join(".");
-      return field ? `${field}: ${d.msg}` : d.msg;
-    });
-    text = `${text} (${parts.join("; ")})`;
-  }
-  return text;
 }
 
 export function createApi({ getToken, onUnauthorized }) {
@@ -48,10 +27,11 @@ export function createApi({ getToken, onUnauthorized }) {
       response = await fetch(url, {
         method,
         headers,
+        cache: "no-store",
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
-      throw new ApiError(0, "NETWORK_ERROR", FRIENDLY[0]);
+      throw new ApiError(0, "NETWORK_ERROR");
     }
     if (response.status === 204) return null;
     let data = null;
@@ -62,11 +42,13 @@ export function createApi({ getToken, onUnauthorized }) {
     }
     if (response.ok) return data;
     const error = data?.error;
+    const retryAfter = Number(response.headers.get("Retry-After")) || null;
     const failure = new ApiError(
       response.status,
       error?.code || "HTTP_ERROR",
-      describe(response.status, error),
+      error?.message || "",
       error?.details ?? null,
+      retryAfter,
     );
     if (response.status === 401 && token) {
       failure.handled = true; // the sign-out tells the person; callers need not repeat it
@@ -95,8 +77,12 @@ export function createApi({ getToken, onUnauthorized }) {
       ),
     latestMessages: (group_id, page_size = 50) =>
       request("GET", "/message/list", { query: { group_id, page: 1, page_size } }),
-    messagesBefore: (group_id, before_seq, limit = 50) =>
-      request("GET", "/message/list", { query: { group_id, before_seq, limit } }),
+    messagesBefore: (group_id, before_seq, limit = 50) => {
+      if (!Number.isInteger(before_seq) || before_seq < 1) {
+        throw new RangeError(`before_seq must be a positive integer, not ${before_seq}`);
+      }
+      return request("GET", "/message/list", { query: { group_id, before_seq, limit } });
+    },
     messagesAfter: (group_id, after_seq, limit = 200) =>
       request("GET", "/message/list", { query: { group_id, after_seq, limit } }),
     aiInteractions: (group_id, page = 1, page_size = 20) =>

@@ -1,6 +1,11 @@
 // The WebSocket transport (SPEC §6): one connection, automatic reconnect with exponential
 // back-off and jitter, a heartbeat that notices dead connections. It knows nothing of chat
 // state: the app re-sends its outbox and syncs in `onConnected`.
+//
+// The token travels in the URL (the protocol's only way), and a browser prints the URL of a
+// WebSocket whose handshake fails. So a connection is opened only after `probe()` (a cheap
+// authenticated HTTP call) found the server up, and a socket still connecting is never closed
+// by us (that too prints its URL): it is left to open and closed then. Nothing here logs.
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 8000;
@@ -8,14 +13,25 @@ const HEARTBEAT_MS = 25000;
 const PONG_TIMEOUT_MS = 10000;
 const CLOSE_UNAUTHORIZED = 4401;
 
+function retire(ws, code, reason) {
+  ws.onmessage = null;
+  ws.onclose = null;
+  ws.onerror = null;
+  if (ws.readyState === WebSocket.CONNECTING) {
+    ws.onopen = () => ws.close(code, reason);
+  } else if (ws.readyState === WebSocket.OPEN) {
+    ws.close(code, reason);
+  }
+}
+
 export class ChatSocket {
-  constructor({ url, onEvent, onState, onConnected, onRefused }) {
+  constructor({ url, probe, onEvent, onState, onConnected, onRefused }) {
     this.url = url;
+    this.probe = probe;
     this.onEvent = onEvent;
     this.onState = onState;
     this.onConnected = onConnected;
     this.onRefused = onRefused;
-    this.refusals = 0;
     this.ws = null;
     this.attempt = 0;
     this.retryTimer = null;
@@ -24,6 +40,7 @@ export class ChatSocket {
     this.stopped = true;
     this.state = "offline";
     this.nextRetryAt = 0;
+    this.generation = 0;
     this.onOnline = () => this.retryNow();
     this.onOffline = () => this.drop();
   }
@@ -37,15 +54,14 @@ export class ChatSocket {
 
   stop() {
     this.stopped = true;
+    this.generation += 1;
     window.removeEventListener("online", this.onOnline);
     window.removeEventListener("offline", this.onOffline);
     clearTimeout(this.retryTimer);
     this.stopHeartbeat();
-    if (this.ws) {
-      this.ws.onclose = null;
-      this.ws.close(1000, "signed out");
-      this.ws = null;
-    }
+    if (this.ws) retire(this.ws, 1000, "signed out");
+    this.ws = null;
+    this.attempt = 0;
     this.setState("offline");
   }
 
@@ -62,6 +78,7 @@ export class ChatSocket {
 
   retryNow() {
     if (this.stopped || this.state === "connected" || this.state === "connecting") return;
+    if (this.ws) return; // a connection is on its way
     clearTimeout(this.retryTimer);
     this.connect();
   }
@@ -71,9 +88,21 @@ export class ChatSocket {
     this.onState(state, { attempt: this.attempt, nextRetryAt: this.nextRetryAt });
   }
 
-  connect() {
+  async connect() {
     if (this.stopped) return;
+    const generation = ++this.generation;
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
+    let reachable = false;
+    try {
+      reachable = await this.probe();
+    } catch {
+      reachable = false;
+    }
+    if (this.stopped || generation !== this.generation) return;
+    if (!reachable) {
+      this.scheduleRetry();
+      return;
+    }
     let ws;
     try {
       ws = new WebSocket(this.url());
@@ -82,11 +111,12 @@ export class ChatSocket {
       return;
     }
     this.ws = ws;
-    ws.onmessage = (frame) => this.receive(frame);
+    ws.onmessage = (frame) => this.receive(ws, frame);
     ws.onclose = (close) => this.closed(ws, close);
   }
 
-  receive(frame) {
+  receive(ws, frame) {
+    if (ws !== this.ws) return;
     let event;
     try {
       event = JSON.parse(frame.data);
@@ -96,8 +126,7 @@ export class ChatSocket {
     clearTimeout(this.pongTimer);
     if (event.type === "connected") {
       this.attempt = 0;
-      this.refusals = 0;
-      this.ws.greeted = true;
+      ws.greeted = true;
       this.startHeartbeat();
       this.setState("connected");
       this.onConnected(event);
@@ -110,9 +139,7 @@ export class ChatSocket {
   drop() {
     const ws = this.ws;
     if (!ws) return;
-    ws.onclose = null;
-    ws.onmessage = null;
-    ws.close(4000, "connection lost");
+    retire(ws, 4000, "connection lost");
     this.closed(ws, { code: 4000 });
   }
 
@@ -121,12 +148,7 @@ export class ChatSocket {
     this.ws = null;
     this.stopHeartbeat();
     if (this.stopped) return;
-    // A refused token shows in a browser as close 4401 or, when the handshake is answered
-    // 403, only as 1006; either way let the app check the token now and then.
-    if (!ws.greeted) {
-      this.refusals += 1;
-      if (close.code === CLOSE_UNAUTHORIZED || this.refusals % 3 === 1) this.onRefused();
-    }
+    if (!ws.greeted && close.code === CLOSE_UNAUTHORIZED) this.onRefused();
     this.scheduleRetry();
   }
 

@@ -1,0 +1,56 @@
+// Entry point: the language, the store (persisted in localStorage), the controller, effects,
+// and the views mounted on #app.
+
+import { createController } from "./controller.js";
+import { createNotifications, watchTitle } from "./effects.js";
+import { html, render } from "./html.js";
+import { detectLang, LANG_KEY, setLang } from "./i18n/index.js";
+import { createStore, memoryStorage } from "./store.js";
+import { App } from "./views/App.js";
+
+function browserStorage() {
+  try {
+    const probe = "im.probe";
+    localStorage.setItem(probe, "1");
+    localStorage.removeItem(probe);
+    return localStorage;
+  } catch {
+    return memoryStorage(); // storage refused: works for this page's life
+  }
+}
+
+const storage = browserStorage();
+document.documentElement.lang = setLang(detectLang(navigator.languages, storage.getItem(LANG_KEY)));
+
+const store = createStore({ storage });
+let controller = null;
+const notifications = createNotifications({
+  storage,
+  store,
+  onOpen: (groupId) => controller.openGroup(groupId),
+});
+controller = createController({
+  store,
+  storage,
+  isVisible: () => document.visibilityState === "visible",
+  onMessage: (message) => notifications.onMessage(message),
+});
+watchTitle(store);
+
+document.addEventListener("visibilitychange", () => {
+  controller.markRead();
+  if (document.visibilityState === "visible") controller.retryConnection();
+});
+// Phones: the system back gesture goes from the conversation back to the list.
+window.addEventListener("popstate", () => {
+  if (store.state.view !== "list") controller.back();
+});
+store.subscribe((state) => {
+  const depth = state.view === "list" ? 0 : state.view === "chat" ? 1 : 2;
+  const current = history.state?.depth || 0;
+  if (depth > current) history.pushState({ depth }, "");
+  else if (depth < current) history.replaceState({ depth }, "");
+});
+
+render(html`<${App} store=${store} ctl=${controller} storage=${storage} notifications=${notifications} />`, document.getElementById("app"));
+controller.resume();

@@ -1,0 +1,95 @@
+// The top bar's account menu: my name and role, my user ID (to give to a doctor), language,
+// notifications opt-in, sign out. Also the language picker used on the sign-up page.
+
+import { html, useEffect, useRef, useState } from "../html.js";
+import { LANGUAGES, t } from "../i18n/index.js";
+import { Badge, useApp } from "./common.js";
+
+export function LanguagePicker({ id }) {
+  const { lang, setLang } = useApp();
+  return html`<label class="lang-picker">
+    <span class="sr-only">${t("settings.language")}</span>
+    <select id=${id} aria-label=${t("settings.language")} value=${lang}
+      onChange=${(e) => setLang(e.currentTarget.value)}>
+      ${LANGUAGES.map((l) => html`<option value=${l.code} lang=${l.code}>${l.name}</option>`)}
+    </select>
+  </label>`;
+}
+
+function NotificationsToggle() {
+  const { notifications } = useApp();
+  const [, redraw] = useState(0);
+  if (!notifications.supported()) return html`<p class="hint">${t("notify.unsupported")}</p>`;
+  const on = notifications.enabled();
+  const denied = notifications.permission() === "denied";
+  async function toggle() {
+    if (on) notifications.disable();
+    else await notifications.enable();
+    redraw((n) => n + 1);
+  }
+  return html`<div class="menu-row">
+    <button id="notify-toggle" type="button" aria-pressed=${on ? "true" : "false"} disabled=${denied && !on}
+      onClick=${toggle}>${on ? t("notify.disable") : t("notify.enable")}</button>
+    ${denied ? html`<p class="hint">${t("notify.denied")}</p>` : null}
+  </div>`;
+}
+
+export function AccountMenu() {
+  const { store, ctl } = useApp();
+  const me = store.state.session.user;
+  const menu = useRef(null);
+  // A click or Escape outside the open menu closes it.
+  useEffect(() => {
+    const close = (event) => {
+      const open = menu.current?.open;
+      if (!open) return;
+      if (event.type === "keydown" ? event.key === "Escape" : !menu.current.contains(event.target)) {
+        menu.current.open = false;
+      }
+    };
+    document.addEventListener("click", close);
+    document.addEventListener("keydown", close);
+    return () => {
+      document.removeEventListener("click", close);
+      document.removeEventListener("keydown", close);
+    };
+  }, []);
+
+  async function copyId(event) {
+    try {
+      await navigator.clipboard.writeText(me.user_id);
+      store.toast("info", "toast.id_copied");
+    } catch {
+      const code = event.currentTarget.parentElement.querySelector("code");
+      const range = document.createRange();
+      range.selectNodeContents(code);
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+      store.toast("info", "toast.id_selected");
+    }
+  }
+
+  function signOut() {
+    if (confirm(t("confirm.sign_out"))) ctl.signOut();
+  }
+
+  return html`<details id="account" class="account" ref=${menu}>
+    <summary>
+      <span id="me-name" class="me-name">${me.username}</span>
+      <${Badge} id="me-role" role=${me.user_role} />
+    </summary>
+    <div class="menu">
+      <div class="menu-row">
+        <span class="hint">${t("account.my_id")}</span>
+        <code id="me-id" title=${t("account.my_id_hint")}>${me.user_id}</code>
+        <button id="copy-id" type="button" onClick=${copyId}>${t("account.copy_id")}</button>
+        <p class="hint">${t("account.my_id_hint")}</p>
+      </div>
+      <div class="menu-row"><${LanguagePicker} id="lang-select" /></div>
+      <${NotificationsToggle} />
+      <div class="menu-row">
+        <button id="signout" type="button" class="danger" onClick=${signOut}>${t("account.sign_out")}</button>
+      </div>
+    </div>
+  </details>`;
+}

@@ -1,0 +1,212 @@
+// The open conversation: header (back on phones, AI state, details), the hand-over banner, the
+// timeline (only this part scrolls; history loads at the top), typing line, composer.
+
+import { COUNTER_FROM_CHARS, contentLength, MAX_CONTENT_CHARS } from "../format.js";
+import { Component, html, useRef, useState } from "../html.js";
+import { formatNumber, getLang, t } from "../i18n/index.js";
+import { useApp } from "./common.js";
+import {
+  AiFailedItem,
+  DayItem,
+  MessageItem,
+  NoticeItem,
+  PendingItem,
+  sameSender,
+  StreamItem,
+} from "./messages.js";
+
+const NEAR_BOTTOM_PX = 80;
+const LOAD_OLDER_AT_PX = 60;
+
+const firstMessageKey = (items) => items.find((i) => i.kind === "message")?.key;
+
+class Timeline extends Component {
+  constructor() {
+    super();
+    this.box = null;
+    this.state = { jump: false };
+  }
+
+  componentDidMount() {
+    this.toBottom();
+  }
+
+  getSnapshotBeforeUpdate() {
+    const box = this.box;
+    if (!box) return null;
+    return {
+      top: box.scrollTop,
+      height: box.scrollHeight,
+      nearBottom: box.scrollHeight - box.scrollTop - box.clientHeight < NEAR_BOTTOM_PX,
+    };
+  }
+
+  componentDidUpdate(previous, _state, snap) {
+    const box = this.box;
+    if (!box || !snap) return;
+    if (this.props.bottomToken !== previous.bottomToken || snap.nearBottom) {
+      this.toBottom();
+    } else if (firstMessageKey(previous.items) !== firstMessageKey(this.props.items) && box.scrollHeight > snap.height) {
+      box.scrollTop = snap.top + (box.scrollHeight - snap.height); // older page prepended
+    } else if (box.scrollHeight > snap.height && !this.state.jump) {
+      this.setState({ jump: true });
+    }
+  }
+
+  toBottom() {
+    if (this.box) this.box.scrollTop = this.box.scrollHeight;
+    if (this.state.jump) this.setState({ jump: false });
+  }
+
+  onScroll = () => {
+    const box = this.box;
+    if (box.scrollTop < LOAD_OLDER_AT_PX) this.props.onTop();
+    if (this.state.jump && box.scrollHeight - box.scrollTop - box.clientHeight < NEAR_BOTTOM_PX) {
+      this.setState({ jump: false });
+    }
+  };
+
+  render({ items, canLoadOlder, loadingOlder, onTop, ctx }, { jump }) {
+    let previous = null;
+    const rows = items.map((item) => {
+      const row = renderItem(item, previous, ctx);
+      if (item.kind !== "day") previous = item;
+      return row;
+    });
+    return html`<div id="messages" class="messages" tabindex="0" ref=${(el) => (this.box = el)}
+      onScroll=${this.onScroll}>
+      ${canLoadOlder
+        ? html`<button id="load-older" type="button" class="link load-older" disabled=${loadingOlder}
+            onClick=${onTop}>${loadingOlder ? t("convo.loading") : t("convo.load_older")}</button>`
+        : null}
+      ${ctx.loaded && !items.some((i) => i.kind === "message")
+        ? html`<p id="no-messages" class="empty-state hint">${t(ctx.doctor ? "convo.empty_doctor" : "convo.empty_patient")}</p>`
+        : null}
+      <ol id="message-list" class="message-list" role="log" aria-label=${t("convo.messages")}>${rows}</ol>
+      ${jump
+        ? html`<button id="jump-latest" type="button" class="jump" onClick=${() => this.toBottom()}>${t("convo.jump")}</button>`
+        : null}
+    </div>`;
+  }
+}
+
+function renderItem(item, previous, ctx) {
+  switch (item.kind) {
+    case "message": {
+      const m = item.message;
+      const mine = m.from_user_id === ctx.meId;
+      const cont = sameSender(previous, item);
+      const name = ctx.nameOf(m.from_user_id);
+      const readers = mine ? ctx.readersOf(m.seq) : 0;
+      const sig = `${m.message_id}|${m.edited_at || ""}|${m.recalled_at || ""}|${cont}|${readers}|${name}|${ctx.lang}`;
+      return html`<${MessageItem} key=${item.key} sig=${sig} message=${m} cont=${cont} mine=${mine}
+        name=${name} readers=${readers} nameOf=${ctx.nameOf} />`;
+    }
+    case "pending":
+      return html`<${PendingItem} key=${item.key} pending=${item.pending} role=${ctx.myRole} />`;
+    case "stream":
+      return html`<${StreamItem} key=${item.key} stream=${item.stream} />`;
+    case "ai_failed":
+      return html`<${AiFailedItem} key=${item.key} failure=${item.failure} showReason=${ctx.doctor} />`;
+    case "notice":
+      return html`<${NoticeItem} key=${item.key} notice=${item.notice} />`;
+    case "divider":
+      return html`<li key="divider" class="divider">${t("convo.new_messages")}</li>`;
+    default:
+      return html`<${DayItem} key=${item.key} at=${item.at} />`;
+  }
+}
+
+function Composer({ groupId, onSent }) {
+  const { store, ctl } = useApp();
+  const [text, setText] = useState(store.state.drafts.get(groupId) || "");
+  const input = useRef(null);
+  const length = contentLength(text);
+  const over = length - MAX_CONTENT_CHARS;
+
+  function submit(event) {
+    event?.preventDefault();
+    if (over > 0) {
+      store.toast("error", "composer.too_long", { count: formatNumber(over) });
+      return;
+    }
+    const result = ctl.send(text);
+    if (result.ok) {
+      setText("");
+      onSent();
+    }
+    input.current?.focus();
+  }
+
+  function onKeyDown(event) {
+    // Enter sends; Shift+Enter is a new line; never while an IME is composing (Chinese input).
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      submit(event);
+    }
+  }
+
+  function onInput(event) {
+    setText(event.currentTarget.value);
+    ctl.typing(event.currentTarget.value);
+  }
+
+  const showCounter = length >= COUNTER_FROM_CHARS;
+  return html`<form id="composer" class="composer" onSubmit=${submit}>
+    <label for="composer-input" class="sr-only">${t("composer.label")}</label>
+    <textarea id="composer-input" rows="1" ref=${input} value=${text} placeholder=${t("composer.placeholder")}
+      aria-describedby="char-count" aria-invalid=${over > 0 ? "true" : undefined}
+      onInput=${onInput} onKeyDown=${onKeyDown}></textarea>
+    <button type="submit" class="primary" disabled=${over > 0 || !text.trim()}>${t("composer.send")}</button>
+    <p id="char-count" class=${`char-count${over > 0 ? " over" : ""}`} aria-live="polite" hidden=${!showCounter}>
+      ${over > 0
+        ? t("composer.over", { count: formatNumber(over), max: formatNumber(MAX_CONTENT_CHARS) })
+        : t("composer.count", { count: formatNumber(length), max: formatNumber(MAX_CONTENT_CHARS) })}
+    </p>
+  </form>`;
+}
+
+function typingLine(names) {
+  if (names.length === 1) return t("typing.one", { name: names[0] });
+  if (names.length === 2) return t("typing.two", { a: names[0], b: names[1] });
+  if (names.length > 2) return t("typing.many");
+  return "";
+}
+
+export function Conversation({ groupId }) {
+  const { store, ctl } = useApp();
+  const [bottomToken, setBottomToken] = useState(0);
+  const group = store.state.groups.get(groupId);
+  if (!group) return null;
+  const convo = store.convoOf(groupId);
+  const doctor = group.my_role === "DOCTOR";
+  const ctx = {
+    meId: store.meId(),
+    myRole: group.my_role || store.state.session.user.user_role,
+    doctor,
+    lang: getLang(),
+    loaded: convo.loaded,
+    nameOf: ctl.nameOf,
+    readersOf: (seq) => store.readersOf(groupId, seq),
+  };
+  const aiOn = group.ai_enabled !== false;
+  return html`<div id="convo" class="convo">
+    <header class="convo-head">
+      <button id="back" type="button" class="only-phone back" aria-label=${t("nav.back")} onClick=${ctl.back}>‹</button>
+      <div class="convo-titles">
+        <h2 id="convo-title">${group.group_name}</h2>
+        ${group.description ? html`<p id="convo-desc" class="hint">${group.description}</p>` : null}
+      </div>
+      <span id="ai-badge" class="ai-state" data-on=${String(aiOn)}>${aiOn ? t("ai.on") : t("ai.off")}</span>
+      <button id="show-details" type="button" class="only-phone" onClick=${() => store.setView("details")}>
+        ${t("nav.details")}</button>
+    </header>
+    ${aiOn
+      ? null
+      : html`<p id="handover" class="handover" role="status">${t(doctor ? "handover.doctor" : "handover.patient")}</p>`}
+    <${Timeline} items=${store.timeline(groupId)} ctx=${ctx} bottomToken=${bottomToken}
+      canLoadOlder=${store.olderCursor(groupId) !== null || convo.loadingOlder} loadingOlder=${convo.loadingOlder}
+      onTop=${() => ctl.loadOlder()} />
+    <p id="typing" class="typing" aria-live="polite">${typingLine(store.typingUsers(groupId).map(ctl.nameOf))}</p>
+    <${Composer} groupId=${groupId} onSent=${() => setBottomToken((n) => n + 1)} />
+  </div>`;
+}
