@@ -221,7 +221,10 @@ def _dispatcher_factory(settings: Settings) -> Callable[[AIInteractionService], 
             return CeleryDispatcher(create_producer(settings).send_task)
         concurrency = settings.ai_concurrency
         return InProcessDispatcher(
-            service.process_ai_request, concurrency, concurrency * AI_BACKLOG_PER_SLOT
+            service.process_ai_request,
+            service.answer,
+            concurrency,
+            concurrency * AI_BACKLOG_PER_SLOT,
         )
 
     return make

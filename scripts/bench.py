@@ -6,6 +6,7 @@ readable table, and stops only the processes it started. Figures are kept in doc
     .venv/bin/python scripts/bench.py --preset default                 # `make bench`, < 5 min
     .venv/bin/python scripts/bench.py --workload send --db postgres --procs 2
     .venv/bin/python scripts/bench.py --workload fanout --py-spy /tmp/prof --profile-label 1000
+    .venv/bin/python scripts/bench.py --workload ai-load --db postgres   # AI off / mock / stream
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # `app`, for the history seed
 
+from benchkit import workloads_ai as ai_workloads
 from benchkit import workloads_http as http_workloads
 from benchkit import workloads_ws as ws_workloads
 from benchkit.api import Api
 from benchkit.report import print_table
 from benchkit.servers import PYTHON, ROOT, ServerSet, StandInAI
 
-WORKLOADS = ("send", "send-paced", "fanout", "history", "connections", "ai")
+WORKLOADS = ("send", "send-paced", "fanout", "history", "connections", "ai", "ai-load")
 PRESETS: dict[str, dict[str, Any]] = {
     # `make bench`: every workload once, about 4 minutes on 2 cores.
     "default": {"workloads": WORKLOADS},
@@ -46,6 +48,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "rates": "100,300",
         "connections": 1000,
         "ai_sends": 20,
+        "ai_rates": "100",
     },
 }
 DEFAULTS: dict[str, Any] = {
@@ -54,6 +57,8 @@ DEFAULTS: dict[str, Any] = {
     "rates": "100,300,1000",
     "connections": 10_000,
     "ai_sends": 100,
+    "ai_modes": ",".join(ai_workloads.AI_MODES),
+    "ai_rates": "100,300",
 }
 
 
@@ -70,6 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, help="connections: target socket count")
     parser.add_argument("--conn-users", type=int, default=1000, help="connections: users")
     parser.add_argument("--ai-sends", type=int, help="ai: sequential patient sends")
+    parser.add_argument("--ai-modes", help="ai-load: comma-separated of off, mock, stream")
+    parser.add_argument("--ai-rates", help="ai-load: patient messages/s per phase, e.g. 100,300")
     parser.add_argument(
         "--ws-compression",
         choices=("on", "off"),
@@ -147,6 +154,51 @@ class PySpy:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.processes.clear()
+
+
+async def run_ai_load(args: argparse.Namespace, spy: PySpy | None) -> list[dict[str, Any]]:
+    """Every AI mode at every rate, each on fresh servers (`ai-load`)."""
+    lines = []
+    for mode in str(args.ai_modes).split(","):
+        for rate in (float(r) for r in str(args.ai_rates).split(",")):
+            stand_in = ai_workloads.StreamingStandIn() if mode == "stream" else None
+            if stand_in is not None:
+                await stand_in.start()
+            env = ai_workloads.server_env(mode, stand_in)
+            env.update(dict(item.split("=", 1) for item in args.server_env))
+            servers = ServerSet(db=args.db, procs=args.procs, env_overrides=env)
+            if spy is not None:
+                spy.name = f"ai-load-{mode}"
+                servers.window_hooks.append(spy.hook(servers))
+            started = time.perf_counter()
+            await servers.start()
+            api = Api(servers.urls)
+            try:
+                result = await ai_workloads.ai_load(
+                    servers,
+                    api,
+                    mode=mode,
+                    rate=rate,
+                    duration=args.duration or 15.0,
+                    warmup=args.warmup,
+                )
+            finally:
+                await api.close()
+                await servers.stop()
+                if stand_in is not None:
+                    await stand_in.stop()
+                if spy is not None:
+                    spy.finish()
+            lines.append(
+                {
+                    "workload": "ai-load",
+                    **servers.describe(),
+                    "server_env": args.server_env,
+                    "wall_seconds": round(time.perf_counter() - started, 1),
+                    "result": result,
+                }
+            )
+    return lines
 
 
 async def run_workload(name: str, args: argparse.Namespace, spy: PySpy | None) -> dict[str, Any]:
@@ -288,17 +340,22 @@ async def main(args: argparse.Namespace) -> int:
     failed = 0
     for name in args.workloads:
         try:
-            line = await run_workload(name, args, spy)
+            lines = (
+                await run_ai_load(args, spy)
+                if name == "ai-load"
+                else [await run_workload(name, args, spy)]
+            )
         except Exception as exc:
             failed += 1
-            line = {"workload": name, "db": args.db, "procs": args.procs, "failed": repr(exc)}
-        line["machine"] = info
-        text = orjson.dumps(line).decode()
-        print(text, flush=True)
-        if args.json_out is not None:
-            with args.json_out.open("a") as handle:
-                handle.write(text + "\n")
-        print_table(line)
+            lines = [{"workload": name, "db": args.db, "procs": args.procs, "failed": repr(exc)}]
+        for line in lines:
+            line["machine"] = info
+            text = orjson.dumps(line).decode()
+            print(text, flush=True)
+            if args.json_out is not None:
+                with args.json_out.open("a") as handle:
+                    handle.write(text + "\n")
+            print_table(line)
     return 1 if failed else 0
 
 

@@ -56,8 +56,12 @@ HOSTS = [h.strip().rstrip("/") for h in os.environ.get("LOCUST_HOSTS", "").split
 _host_cycle = itertools.cycle(HOSTS) if HOSTS else None
 
 
-def pick_host(default: str | None) -> str | None:
-    return next(_host_cycle) if _host_cycle is not None else default
+def pick_host(default: str | None) -> str:
+    """The next of LOCUST_HOSTS, or `--host`."""
+    host = next(_host_cycle) if _host_cycle is not None else default
+    if not host:
+        raise RuntimeError("give --host (or LOCUST_HOSTS)")
+    return host
 
 
 HTTP_TIMEOUT = 10
@@ -124,12 +128,13 @@ class ChatHttpUser(HttpUser):
     wait_time = between(0.5, 1.5)
 
     def __init__(self, environment: Environment) -> None:
-        self.host = pick_host(self.host or environment.host)
+        self.base = pick_host(self.host or environment.host).rstrip("/")
+        self.host = self.base
         super().__init__(environment)
 
     def on_start(self) -> None:
-        me = create_user(self.host.rstrip("/"), "PATIENT")
-        self.group_id = Pool.join(self.host.rstrip("/"), me["user_id"])
+        me = create_user(self.base, "PATIENT")
+        self.group_id = Pool.join(self.base, me["user_id"])
         self.client.headers["Authorization"] = f"Bearer {me['access_token']}"
         self.message_ids: list[str] = []
 
@@ -171,11 +176,12 @@ class ChatSocketUser(User):
     wait_time = between(1, 3)
 
     def __init__(self, environment: Environment) -> None:
-        self.host = pick_host(self.host or environment.host)
+        self.base = pick_host(self.host or environment.host).rstrip("/")
+        self.host = self.base
         super().__init__(environment)
 
     def on_start(self) -> None:
-        host = self.host.rstrip("/")
+        host = self.base
         me = create_user(host, "PATIENT")
         self.group_id = Pool.join(host, me["user_id"])
         url = f"{host.replace('http', 'ws', 1)}/ws/{me['user_id']}?token={me['access_token']}"

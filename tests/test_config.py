@@ -4,6 +4,7 @@ import io
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from celery import Celery
@@ -15,7 +16,7 @@ from app.tasks.celery_app import configure
 from app.utils.logger import configure_logging
 
 
-def make(**values: object) -> Settings:
+def make(**values: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 

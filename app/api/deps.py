@@ -27,31 +27,33 @@ api_key_scheme = APIKeyHeader(
 
 
 def _server(request: Request) -> Server:
+    """Not a dependency itself: FastAPI runs a plain `def` dependency in its thread pool, so
+    every alias below is `async def` (a hop to a worker thread costs more than the lookup)."""
     server: Server = request.app.state.server
     return server
 
 
-def _messages(request: Request) -> MessageService:
+async def _messages(request: Request) -> MessageService:
     return _server(request).messages
 
 
-def _groups(request: Request) -> GroupService:
+async def _groups(request: Request) -> GroupService:
     return _server(request).groups
 
 
-def _users(request: Request) -> UserService:
+async def _users(request: Request) -> UserService:
     return _server(request).users
 
 
-def _tokens(request: Request) -> TokenService:
+async def _tokens(request: Request) -> TokenService:
     return _server(request).tokens
 
 
-def _ai_records(request: Request) -> AIRecordsService:
+async def _ai_records(request: Request) -> AIRecordsService:
     return _server(request).ai_records
 
 
-def _health(request: Request) -> HealthService:
+async def _health(request: Request) -> HealthService:
     return _server(request).health
 
 

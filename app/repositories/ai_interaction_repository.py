@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.models import AIInteractionRecord, AIStatus
+from app.models import AIInteractionRecord, AIStatus, Message
 
 MAX_BACKOFF_STEPS = 8
 """Re-dispatch back-off doubles up to 2**8 times the grace, then stays there."""
@@ -28,15 +28,18 @@ class AIInteractionRepository:
         ai_service_url: str,
         request_content: str,
         due_at: datetime,
+        claim_token: str | None = None,
     ) -> AIInteractionRecord:
-        """Add a PENDING record to the transaction without a round trip (written at flush)."""
+        """Add a record to the transaction without a round trip (written at flush): PENDING, or
+        already PROCESSING under `claim_token` until `due_at` (claimed by the staging process)."""
         record = AIInteractionRecord(
             record_id=record_id,
             group_id=group_id,
             user_message_id=user_message_id,
             ai_service_url=ai_service_url,
             request_content=request_content,
-            status=AIStatus.PENDING,
+            status=AIStatus.PENDING if claim_token is None else AIStatus.PROCESSING,
+            claim_token=claim_token,
             attempts=0,
             dispatches=0,
             due_at=due_at,
@@ -44,9 +47,12 @@ class AIInteractionRepository:
         self.session.add(record)
         return record
 
-    async def get_by_id(self, record_id: str) -> AIInteractionRecord | None:
+    async def message_to_answer(self, record_id: str) -> Message | None:
+        """The user message a record answers."""
         result = await self.session.execute(
-            select(AIInteractionRecord).where(AIInteractionRecord.record_id == record_id)
+            select(Message)
+            .join(AIInteractionRecord, AIInteractionRecord.user_message_id == Message.message_id)
+            .where(AIInteractionRecord.record_id == record_id)
         )
         return result.scalar_one_or_none()
 

@@ -54,6 +54,19 @@ def targets(line: dict[str, Any]) -> list[tuple[str, bool]]:
     elif name == "ai":
         first = result["commit_to_first_ai_event"]
         checks.append(("ai commit -> first AI event p99 < 20 ms", 0 < first["p99_ms"] < 20))
+    elif name == "ai-load":
+        params, p99 = result["params"], result["send"].get("p99_ms", 1e9)
+        limit = 50 if params["rate"] <= 100 else 100
+        checks.append(
+            (
+                f"ai-load {params['mode']} {params['rate']:g}/s send p99 < {limit} ms",
+                0 < p99 < limit,
+            )
+        )
+        if params["mode"] != "off":
+            first = result["commit_to_first_ai_event"].get("p99_ms", 1e9)
+            checks.append(("ai-load commit -> first AI event p99 < 50 ms", 0 < first < 50))
+        checks.append(("ai-load 0 lost, 0 errors", result["errors"] == 0))
     return checks
 
 
@@ -133,6 +146,36 @@ def print_table(line: dict[str, Any]) -> None:
             for key in ("commit_to_first_ai_event", "send_to_first_ai_event", "send_to_ai_message")
         ]
         _table(["interval", *LAT, "n"], rows)
+    elif name == "ai-load":
+        params, send = result["params"], result["send"]
+        first = result.get("commit_to_first_ai_event", {})
+        _table(
+            [
+                "AI",
+                "rate",
+                "sent/s",
+                *LAT,
+                "first AI event p99",
+                "ok/failed/missing",
+                "errors",
+                "server cpu %",
+            ],
+            [
+                [
+                    params["mode"],
+                    params["rate"],
+                    send.get("per_s", 0),
+                    *(send.get(key, 0) for key in LAT),
+                    first.get("p99_ms", "-"),
+                    "/".join(
+                        str(result.get(key, "-"))
+                        for key in ("ai_success", "ai_failed", "ai_missing")
+                    ),
+                    result["errors"],
+                    result["server_cpu_pct"],
+                ]
+            ],
+        )
     for description, met in targets(line):
         print(f"  target: {description:45s} {verdict(met)}")
     print()

@@ -215,7 +215,7 @@ def _openai_chunk(delta: dict[str, Any], finish_reason: str | None = None) -> by
 
 
 def _message_start(model: str) -> bytes:
-    message = {
+    message: dict[str, Any] = {
         "id": "msg_standin",
         "type": "message",
         "role": "assistant",

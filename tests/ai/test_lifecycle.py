@@ -20,6 +20,7 @@ from sqlalchemy import update
 from app.db.base import utcnow
 from app.models import AIInteractionRecord
 from app.services.ai.dispatcher import InProcessDispatcher
+from app.services.ai.outbox import ClaimedMessage
 from tests.ai.helpers import eventually, messages, records, wait_final
 from tests.ai.standin import StandInAI
 from tests.conftest import SERVICE_KEY, LiveServer
@@ -216,9 +217,14 @@ async def test_the_in_process_dispatcher_is_bounded() -> None:
         started.append(record_id)
         await release.wait()
 
-    dispatcher = InProcessDispatcher(process, concurrency=1, backlog=2)
+    async def answer(claimed: ClaimedMessage) -> None:
+        await process(claimed.record_id)
+
+    dispatcher = InProcessDispatcher(process, answer, concurrency=1, backlog=2)
     deferred_before = REGISTRY.get_sample_value("im_ai_dispatch_deferred_total") or 0.0
-    for index in range(5):
+    await dispatcher.dispatch("r0")
+    await dispatcher.start(ClaimedMessage("r1", "token", "g", "m", "content", 1))
+    for index in range(2, 5):
         await dispatcher.dispatch(f"r{index}")
     await dispatcher.dispatch("r0")  # already held: not taken twice
     await eventually(lambda: started == ["r0"])

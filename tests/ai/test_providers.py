@@ -7,6 +7,7 @@ import tracemalloc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -28,8 +29,8 @@ from tests.ai.standin import StandInAI
 PROMPT = Prompt("m", [Turn("user", "earlier"), Turn("assistant", "answer")], "be kind")
 
 
-def _settings(**values: object) -> Settings:
-    base: dict[str, object] = {
+def _settings(**values: Any) -> Settings:
+    base: dict[str, Any] = {
         "ai_provider": "http",
         "ai_service_url": "http://ai.test/chat",
         "ai_service_api_key": "k",

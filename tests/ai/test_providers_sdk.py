@@ -54,7 +54,7 @@ async def make(stand_in: StandInAI) -> AsyncIterator[Make]:
     client = httpx.AsyncClient()
 
     def build(provider: str, **values: object) -> AIProvider:
-        settings: dict[str, object] = {
+        settings: dict[str, Any] = {
             "ai_provider": provider,
             "ai_service_url": stand_in.url_for(provider),
             "ai_service_api_key": KEY,

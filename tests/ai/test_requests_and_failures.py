@@ -2,6 +2,7 @@
 
 import asyncio
 import socket
+from typing import Any
 
 import httpx
 import pytest
@@ -49,7 +50,7 @@ async def test_history_is_limited(client: httpx.AsyncClient, ai_stub: StandInAI)
 
 
 async def _fail_with(
-    client: httpx.AsyncClient, ai_stub: StandInAI, *behaviours: tuple[str, dict[str, object]]
+    client: httpx.AsyncClient, ai_stub: StandInAI, *behaviours: tuple[str, dict[str, Any]]
 ) -> dict[str, object]:
     for kind, kwargs in behaviours:
         ai_stub.then(kind, **kwargs)

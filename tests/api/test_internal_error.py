@@ -32,6 +32,7 @@ async def test_unexpected_exception_is_a_500_with_the_request_id(
     assert response.headers["x-request-id"] == "abc123"
     assert "secret internal detail" not in response.text
     [record] = [r for r in caplog.records if r.exc_info]
+    assert record.exc_info is not None
     assert "secret internal detail" in str(record.exc_info[1])
     assert getattr(record, "request_id", None) == "abc123"
 
@@ -41,7 +42,7 @@ async def test_a_request_id_that_is_not_ascii_gets_a_fresh_one(
 ) -> None:
     """Before the fix a header that is not UTF-8 crashed the middleware into a plain-text 500."""
     for incoming in (b"\xff\xfe\xfd", "订单-1".encode(), b"a" * 65, b"has space"):
-        response = await client.get("/api/user/me", headers={"X-Request-ID": incoming})
+        response = await client.get("/api/user/me", headers={b"X-Request-ID": incoming})
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "NOT_AUTHENTICATED"
         fresh = response.headers["x-request-id"]

@@ -8,9 +8,10 @@ a throwaway PostgreSQL cluster started here, and without IM_TEST_REDIS_URL on a 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,9 @@ from tests.integration.processes import (
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report
@@ -165,7 +168,7 @@ class ServerFactory:
         self.started.append(server)
         return server
 
-    async def start(self, name: str, **kwargs: object) -> ServerProcess:
+    async def start(self, name: str, **kwargs: Any) -> ServerProcess:
         server = self.create(name, **kwargs)
         return await server.start()
 

@@ -6,7 +6,7 @@ These assert the contract, not today's behaviour: while a bug they name is open 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -55,7 +55,7 @@ async def _get(target: Target, path: str) -> httpx.Response:
         return await http.get(path, headers=target.doctor.headers)
 
 
-async def _post(target: Target, path: str, body: dict[str, object]) -> httpx.Response:
+async def _post(target: Target, path: str, body: Mapping[str, object]) -> httpx.Response:
     async with http_client(target.server) as http:
         return await http.post(path, json=body, headers=target.doctor.headers)
 

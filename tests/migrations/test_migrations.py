@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from app.config import Settings
 from app.db.database import create_engine
@@ -32,7 +32,7 @@ EXPECTED_UNIQUES = {
 }
 
 
-def _schema(connection: AsyncConnection) -> dict[str, dict[str, set[str]]]:
+def _schema(connection: Connection) -> dict[str, dict[str, set[str]]]:
     inspector = inspect(connection)
     schema: dict[str, dict[str, set[str]]] = {}
     for table in inspector.get_table_names():

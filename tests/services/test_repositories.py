@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db.base import utcnow
 from app.db.session import Database
-from app.models import AIStatus, Message, MessageType, UserRole
+from app.models import AIInteractionRecord, AIStatus, Message, MessageType, UserRole
 from app.repositories.ai_interaction_repository import AIInteractionRepository
 from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.group_repository import GroupRepository
@@ -172,7 +172,7 @@ async def test_every_transition_needs_the_state_and_token_it_expects(db: Databas
     lease = now + timedelta(seconds=30)
     assert await _in_tx(db, lambda r: r.claim(record_id, "t1", lease))
     assert not await _in_tx(db, lambda r: r.claim(record_id, "t2", lease)), "claimed once"
-    done = {
+    done: dict[str, Any] = {
         "ai_message_id": "msg_reply",
         "response_content": "answer",
         "request_content": "{}",
@@ -181,11 +181,18 @@ async def test_every_transition_needs_the_state_and_token_it_expects(db: Databas
     }
     assert not await _in_tx(db, lambda r: r.complete(record_id, "t2", **done)), "wrong token"
     assert await _in_tx(db, lambda r: r.complete(record_id, "t1", **done))
-    late = {"error_message": "late", "request_content": "{}", "duration_ms": 1, "attempts": 3}
+    late: dict[str, Any] = {
+        "error_message": "late",
+        "request_content": "{}",
+        "duration_ms": 1,
+        "attempts": 3,
+    }
     assert not await _in_tx(db, lambda r: r.fail(record_id, "t1", **late)), "already done"
     async with db.read() as session:
         repo = AIInteractionRepository(session)
-        record = await repo.get_by_id(record_id)
+        record = await session.scalar(
+            select(AIInteractionRecord).where(AIInteractionRecord.record_id == record_id)
+        )
         records, total = await repo.get_by_group(group_id, 1, 10)
     assert record is not None
     assert (record.status, record.ai_message_id, record.error_message) == (
@@ -214,7 +221,9 @@ async def test_due_records_are_requeued_with_back_off(db: Database) -> None:
     assert await _in_tx(db, sweep(timedelta(seconds=61))) == []
     assert await _in_tx(db, sweep(timedelta(seconds=63))) == [record_id]
     async with db.read() as session:
-        record = await AIInteractionRepository(session).get_by_id(record_id)
+        record = await session.scalar(
+            select(AIInteractionRecord).where(AIInteractionRecord.record_id == record_id)
+        )
     assert record is not None and (record.status, record.dispatches) == (AIStatus.PENDING, 3)
 
 
@@ -229,6 +238,11 @@ async def test_a_lapsed_lease_is_requeued_and_the_old_claim_is_void(db: Database
         record_id
     ]
     assert await _in_tx(db, lambda r: r.claim(record_id, "new", lease))
-    failed = {"error_message": "x", "request_content": "{}", "duration_ms": 1, "attempts": 1}
+    failed: dict[str, Any] = {
+        "error_message": "x",
+        "request_content": "{}",
+        "duration_ms": 1,
+        "attempts": 1,
+    }
     assert not await _in_tx(db, lambda r: r.fail(record_id, "old", **failed))
     assert await _in_tx(db, lambda r: r.fail(record_id, "new", **failed))

@@ -18,12 +18,11 @@ from tests.websocket.wsclient import TIMEOUT, WSClient, eventually, open_raw
 
 async def assert_refused(url: str, **options: Any) -> None:
     """Either the handshake is answered 403, or the socket is closed 4401 before any data."""
+    status: int | None = None
     try:
         connection = await open_raw(url, **options)
     except InvalidStatus as refused:
         status = refused.response.status_code
-    else:
-        status = None
     if status is not None:
         assert status == 403
         return

@@ -27,9 +27,10 @@ from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.message_repository import MessageRepository
 from app.services.ai.calls import AIFailure, RetryPolicy, call_with_retries
 from app.services.ai.deltas import DeltaCoalescer
-from app.services.ai.outbox import DISPATCH_GRACE
+from app.services.ai.outbox import DISPATCH_GRACE, ClaimedMessage
 from app.services.ai.providers import AIProvider, Prompt, Turn
 from app.services.ai.reply import AIReply, ClaimLost, ReplyOutcome
+from app.services.ai.transitions import Claim, Fail, RequeueDue
 from app.services.core.message_writer import MessageWriter
 
 logger = logging.getLogger(__name__)
@@ -79,20 +80,40 @@ class AIInteractionService:
         return timedelta(seconds=self.policy.deadline) + LEASE_MARGIN
 
     async def process_ai_request(self, record_id: str) -> str | None:
-        """Run the record to SUCCESS or FAILED; returns the reply, or None when another worker
-        holds the record or the reply could not be produced or stored."""
+        """Claim a record handed over by id (PENDING), then `answer` it; None when another
+        worker holds it."""
         token = secrets.token_hex(16)
-        async with self.db.write() as session, session.begin():
-            claimed = await AIInteractionRepository(session).claim(
-                record_id, token, utcnow() + self.lease
+        if not await self.writer.apply(Claim(record_id, token, utcnow() + self.lease)):
+            return None
+        async with self.db.read() as session:
+            message = await AIInteractionRepository(session).message_to_answer(record_id)
+        if message is None:  # the record went with its group
+            return None
+        return await self.answer(
+            ClaimedMessage(
+                record_id,
+                token,
+                message.group_id,
+                message.message_id,
+                message.msg_content,
+                message.seq,
             )
-        if not claimed:
-            return None
+        )
+
+    async def answer(self, claimed: ClaimedMessage) -> str | None:
+        """Run a record this worker has claimed to SUCCESS or FAILED; returns the reply, or
+        None when it could not be produced or stored (or another worker took it over)."""
         started = time.perf_counter()
-        request = await self._load(record_id, token)
-        if request is None:  # the record went with its group
-            return None
-        if not await self._assistant_is_member(request.group_id):
+        history, assistant_is_member = await self._context(claimed)
+        request = ClaimedRequest(
+            claimed.record_id,
+            claimed.token,
+            claimed.group_id,
+            claimed.message_id,
+            claimed.content,
+            history,
+        )
+        if not assistant_is_member:
             await self._fail(
                 request, "The AI assistant is no longer a member of this group", 0, started
             )
@@ -105,7 +126,7 @@ class AIInteractionService:
                 Prompt(request.message, request.history, self.system_prompt),
                 self.policy,
                 coalescer.add,
-                record_id=record_id,
+                record_id=request.record_id,
             )
         except AIFailure as failure:
             await self._fail(request, str(failure), failure.attempts, started)
@@ -116,26 +137,17 @@ class AIInteractionService:
             reply = reply[: self.max_reply_chars - 1] + "…"
         return await self._store(request, reply, attempts, started)
 
-    async def _load(self, record_id: str, token: str) -> ClaimedRequest | None:
-        """The claimed record's message and the history before it."""
-        async with self.db.read() as session:
-            record = await AIInteractionRepository(session).get_by_id(record_id)
-            messages = MessageRepository(session)
-            message = await messages.get_by_id(record.user_message_id) if record else None
-            if message is None:
-                return None
-            rows = await messages.get_history(message.group_id, message.seq, self.history_limit)
-        history = [_turn(m.from_user_role, name, m.msg_content) for m, name in rows]
-        return ClaimedRequest(
-            record_id, token, message.group_id, message.message_id, message.msg_content, history
-        )
-
-    async def _assistant_is_member(self, group_id: str) -> bool:
+    async def _context(self, claimed: ClaimedMessage) -> tuple[list[Turn], bool]:
+        """The history before the message, and whether the assistant is still a member."""
         async with self.db.read() as session:
             member = await GroupMemberRepository(session).get_member(
-                group_id, self.assistant_user_id
+                claimed.group_id, self.assistant_user_id
             )
-        return member is not None
+            rows = await MessageRepository(session).get_history(
+                claimed.group_id, claimed.seq, self.history_limit
+            )
+        history = [_turn(m.from_user_role, name, m.msg_content) for m, name in rows]
+        return history, member is not None
 
     async def _store(
         self, request: ClaimedRequest, reply: str, attempts: int, started: float
@@ -176,15 +188,9 @@ class AIInteractionService:
     ) -> None:
         record_id = request.record_id
         duration_ms = int((time.perf_counter() - started) * 1000)
-        async with self.db.write() as session, session.begin():
-            applied = await AIInteractionRepository(session).fail(
-                record_id,
-                request.token,
-                error_message=error,
-                request_content=request.body(),
-                duration_ms=duration_ms,
-                attempts=attempts,
-            )
+        applied = await self.writer.apply(
+            Fail(record_id, request.token, error, request.body(), duration_ms, attempts)
+        )
         if not applied:
             AI_CLAIMS_LOST.inc()
             logger.warning("ai record %s was taken over; its failure is dropped", record_id)
@@ -222,8 +228,7 @@ class AIInteractionService:
 
     async def requeue_due(self) -> list[str]:
         """Records to hand to a worker again (see `AIInteractionRepository.requeue_due`)."""
-        async with self.db.write() as session, session.begin():
-            return await AIInteractionRepository(session).requeue_due(utcnow(), DISPATCH_GRACE)
+        return await self.writer.apply(RequeueDue(utcnow(), DISPATCH_GRACE))
 
 
 def _turn(role: str, username: str, content: str) -> Turn:

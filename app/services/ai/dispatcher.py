@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from app.metrics import AI_DISPATCH_DEFERRED
+from app.services.ai.outbox import ClaimedMessage
 
 logger = logging.getLogger(__name__)
 
@@ -28,30 +29,43 @@ class Dispatcher(Protocol):
 
 class InProcessDispatcher:
     """At most `concurrency` AI calls at once and `backlog` more waiting in this process; a
-    record already held here is not taken twice."""
+    record already held here is not taken twice. Records claimed at staging (`start`) carry
+    their message, so the worker makes no claim of its own; when there is no room for one, it
+    is left to lapse (its lease) and the sweeper sends it again."""
 
     def __init__(
-        self, process: Callable[[str], Awaitable[object]], concurrency: int, backlog: int
+        self,
+        claim_and_answer: Callable[[str], Awaitable[object]],
+        answer: Callable[[ClaimedMessage], Awaitable[object]],
+        concurrency: int,
+        backlog: int,
     ) -> None:
-        self.process = process
+        self.claim_and_answer = claim_and_answer
+        self.answer = answer
         self.capacity = concurrency + backlog
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     async def dispatch(self, record_id: str) -> None:
+        self._run(record_id, lambda: self.claim_and_answer(record_id))
+
+    async def start(self, claimed: ClaimedMessage) -> None:
+        self._run(claimed.record_id, lambda: self.answer(claimed))
+
+    def _run(self, record_id: str, work: Callable[[], Awaitable[object]]) -> None:
         if record_id in self._tasks:
             return
         if len(self._tasks) >= self.capacity:
             AI_DISPATCH_DEFERRED.inc()
             return
-        task = asyncio.create_task(self._run(record_id), name=f"ai-{record_id}")
+        task = asyncio.create_task(self._guarded(record_id, work), name=f"ai-{record_id}")
         self._tasks[record_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(record_id, None))
 
-    async def _run(self, record_id: str) -> None:
+    async def _guarded(self, record_id: str, work: Callable[[], Awaitable[object]]) -> None:
         async with self._slots:
             try:
-                await self.process(record_id)
+                await work()
             except Exception:
                 # The record stays claimed; the sweeper retries it once its lease lapses.
                 logger.exception("ai record %s could not be processed", record_id)

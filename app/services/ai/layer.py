@@ -18,7 +18,7 @@ from app.config import Settings
 from app.db.session import Database
 from app.realtime.fanout import Fanout
 from app.services.ai.ai_interaction_service import AIInteractionService
-from app.services.ai.dispatcher import Dispatcher
+from app.services.ai.dispatcher import Dispatcher, InProcessDispatcher
 from app.services.ai.outbox import AIOutboxHook
 from app.services.ai.providers import create_provider
 from app.services.core.message_writer import MessageWriter
@@ -77,7 +77,13 @@ class AILayer:
         self.worker = AIWorker(parts)
         self.service = self.worker.service
         self.dispatcher = make_dispatcher(self.service)
-        self.hook = AIOutboxHook(self.service.provider.url, self.dispatcher.dispatch)
+        in_process = self.dispatcher if isinstance(self.dispatcher, InProcessDispatcher) else None
+        self.hook = AIOutboxHook(
+            self.service.provider.url,
+            self.dispatcher.dispatch,
+            start=in_process.start if in_process is not None else None,
+            lease=self.service.lease,
+        )
         self._sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:

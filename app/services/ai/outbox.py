@@ -1,13 +1,18 @@
-"""The transactional outbox: a routed message and its PENDING AI record commit together.
+"""The transactional outbox: a routed message and its AI record commit together.
 
-`AIOutboxHook` is the hook the core's writer calls inside every append transaction; after the
-commit it hands the record to the dispatcher. A crash between the two leaves a PENDING record
-that falls due after `DISPATCH_GRACE`, and the sweeper dispatches it then.
+`AIOutboxHook` is the hook the core's writer calls inside every append transaction. With an
+in-process worker the record is staged already claimed (PROCESSING, with a claim token and a
+lease): after the commit the worker starts on it at once, with the message in hand, without a
+claim of its own. Otherwise (Celery) it is staged PENDING and its id is dispatched; the worker
+claims it. A crash between commit and dispatch leaves a record that falls due (PENDING after
+`DISPATCH_GRACE`, PROCESSING when its lease lapses), and the sweeper sends it again.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,15 +24,36 @@ from app.services.core.hooks import AfterCommit, StoredMessage
 from app.utils.id_generator import generate_record_id
 from app.utils.urls import redact_url
 
-Dispatch = Callable[[str], Awaitable[None]]
 DISPATCH_GRACE = timedelta(seconds=30)
 """How long a PENDING record may wait to be claimed before the sweeper sends it again."""
 
 
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A record claimed at staging, with the facts of the message it answers."""
+
+    record_id: str
+    token: str
+    group_id: str
+    message_id: str
+    content: str
+    seq: int
+
+
+Dispatch = Callable[[str], Awaitable[None]]
+Start = Callable[[ClaimedMessage], Awaitable[None]]
+
+
 class AIOutboxHook:
-    def __init__(self, service_url: str, dispatch: Dispatch) -> None:
+    def __init__(
+        self, service_url: str, dispatch: Dispatch, *, start: Start | None, lease: timedelta
+    ) -> None:
+        """`start`: an in-process worker that takes records claimed at staging; None when the
+        worker is elsewhere (Celery) and claims records itself."""
         self.service_url = redact_url(service_url)
         self.dispatch = dispatch
+        self.start = start
+        self.lease = lease
 
     async def on_message_stored(
         self, session: AsyncSession, stored: StoredMessage
@@ -40,16 +66,41 @@ class AIOutboxHook:
         ):
             return None
         record_id = generate_record_id()
-        AIInteractionRepository(session).stage(
+        records = AIInteractionRepository(session)
+        start = self.start
+        if start is None:
+            records.stage(
+                record_id,
+                message.group_id,
+                message.message_id,
+                self.service_url,
+                message.msg_content,
+                due_at=utcnow() + DISPATCH_GRACE,
+            )
+
+            async def dispatch_after_commit() -> None:
+                await self.dispatch(record_id)
+
+            return dispatch_after_commit
+        claimed = ClaimedMessage(
+            record_id,
+            secrets.token_hex(16),
+            message.group_id,
+            message.message_id,
+            message.msg_content,
+            message.seq,
+        )
+        records.stage(
             record_id,
             message.group_id,
             message.message_id,
             self.service_url,
-            request_content=message.msg_content,
-            due_at=utcnow() + DISPATCH_GRACE,
+            message.msg_content,
+            due_at=utcnow() + self.lease,
+            claim_token=claimed.token,
         )
 
-        async def dispatch_after_commit() -> None:
-            await self.dispatch(record_id)
+        async def start_after_commit() -> None:
+            await start(claimed)
 
-        return dispatch_after_commit
+        return start_after_commit

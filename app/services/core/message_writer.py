@@ -11,6 +11,10 @@ unique key, a value the database refuses) every append is retried in a transacti
 
 After the commit, new messages are pushed to their group in seq order, the callers get their
 outcomes, and only then does the hooks' after-commit work start (a send never waits for it).
+
+Small changes that append nothing (an AI record's claim or failure) ride along in the same
+batches through `apply`, so that no other write transaction ever holds the write path a send
+needs (on SQLite there is one write lock for the whole database).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 200
 Key = tuple[str, str]
+T_co = TypeVar("T_co", covariant=True)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,14 @@ class Append(Protocol):
         return None
 
 
+class Change(Protocol[T_co]):
+    """A write that appends nothing, applied inside a batch transaction."""
+
+    async def apply(self, session: AsyncSession) -> T_co:
+        """The change's writes and its result; raising fails the batch (then it is retried
+        in a transaction of its own)."""
+
+
 @dataclass(frozen=True)
 class Appended:
     message: Message
@@ -136,8 +150,23 @@ class _Pending:
 
 
 @dataclass
+class _PendingChange:
+    change: Change[Any]
+    future: asyncio.Future[Any] = field(repr=False)
+
+    def settle(self, outcome: object) -> None:
+        if self.future.done():
+            return
+        if isinstance(outcome, BaseException):
+            self.future.set_exception(outcome)
+        else:
+            self.future.set_result(outcome)
+
+
+@dataclass
 class _Committed:
     outcomes: list[Outcome]
+    results: list[object]
     after_commit: list[AfterCommit]
 
 
@@ -147,6 +176,7 @@ class MessageWriter:
         self.fanout = fanout
         self.hooks = hooks
         self._queue: list[_Pending] = []
+        self._changes: list[_PendingChange] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -156,10 +186,21 @@ class MessageWriter:
         Raises the append's refusal, or the database's error."""
         pending = _Pending(item, exclude_connection_id, asyncio.get_running_loop().create_future())
         self._queue.append(pending)
+        self._wake()
+        return await pending.future
+
+    async def apply(self, change: Change[T]) -> T:
+        """Queue a change and wait for its result (or the database's error)."""
+        pending = _PendingChange(change, asyncio.get_running_loop().create_future())
+        self._changes.append(pending)
+        self._wake()
+        result: T = await pending.future
+        return result
+
+    def _wake(self) -> None:
         self._wakeup.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="message-writer")
-        return await pending.future
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -171,32 +212,39 @@ class MessageWriter:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._queue:
+            while self._queue or self._changes:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                changes, self._changes = self._changes[:MAX_BATCH], self._changes[MAX_BATCH:]
                 shared = [pending for pending in batch if not pending.item.exclusive]
-                if shared:
-                    await self._commit(shared)
+                if shared or changes:
+                    await self._commit(shared, changes)
                 for pending in batch:
                     if pending.item.exclusive:
-                        await self._commit([pending])
+                        await self._commit([pending], [])
 
-    async def _commit(self, batch: list[_Pending]) -> None:
+    async def _commit(self, batch: list[_Pending], changes: list[_PendingChange]) -> None:
         try:
-            committed = await self._transaction(batch)
+            committed = await self._transaction(batch, changes)
         except Exception as exc:
             error = as_app_error(exc)
-            if (error is not None and error.http_status == 503) or len(batch) == 1:
+            if (error is not None and error.http_status == 503) or len(batch) + len(changes) == 1:
                 # The database is down (retrying each would only fail again), or it refused
-                # the one append of the batch.
+                # the one item of the batch.
                 for pending in batch:
                     pending.settle(await self._after_failure(pending, exc))
+                for change in changes:
+                    change.settle(exc)
                 return
             for pending in batch:
-                await self._commit([pending])
+                await self._commit([pending], [])
+            for change in changes:
+                await self._commit([], [change])
             return
         self._publish(batch, committed.outcomes)
         for pending, outcome in zip(batch, committed.outcomes, strict=True):
             pending.settle(outcome)
+        for change, result in zip(changes, committed.results, strict=True):
+            change.settle(result)
         for work in committed.after_commit:
             try:
                 await work()
@@ -218,7 +266,9 @@ class MessageWriter:
                 return Appended(original, created=False)
         return exc
 
-    async def _transaction(self, batch: Sequence[_Pending]) -> _Committed:
+    async def _transaction(
+        self, batch: Sequence[_Pending], changes: Sequence[_PendingChange]
+    ) -> _Committed:
         after_commit: list[AfterCommit] = []
         async with self.db.write() as session, session.begin():
             facts = await _load_facts(session, batch)
@@ -229,6 +279,7 @@ class MessageWriter:
                     session, StoredMessage(message, ai_enabled)
                 )
                 outcomes[index] = Appended(message, created=True)
+            results = [await pending.change.apply(session) for pending in changes]
         for index, first in repeats.items():
             original = outcomes[first]
             outcomes[index] = (
@@ -241,6 +292,7 @@ class MessageWriter:
                 outcome if outcome is not None else NotFound("Group not found")
                 for outcome in outcomes
             ],
+            results,
             after_commit,
         )
 

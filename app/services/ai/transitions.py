@@ -1,0 +1,54 @@
+"""AI record transitions as changes of the writer's batches (`MessageWriter.apply`): a claim, a
+failure and the sweeper's requeue never open a write transaction of their own, so they never
+hold the write path a send needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.repositories.ai_interaction_repository import AIInteractionRepository
+from app.services.core.message_writer import Change
+
+
+@dataclass(frozen=True)
+class Claim(Change[bool]):
+    record_id: str
+    token: str
+    lease_until: datetime
+
+    async def apply(self, session: AsyncSession) -> bool:
+        return await AIInteractionRepository(session).claim(
+            self.record_id, self.token, self.lease_until
+        )
+
+
+@dataclass(frozen=True)
+class Fail(Change[bool]):
+    record_id: str
+    token: str
+    error_message: str
+    request_content: str
+    duration_ms: int
+    attempts: int
+
+    async def apply(self, session: AsyncSession) -> bool:
+        return await AIInteractionRepository(session).fail(
+            self.record_id,
+            self.token,
+            error_message=self.error_message,
+            request_content=self.request_content,
+            duration_ms=self.duration_ms,
+            attempts=self.attempts,
+        )
+
+
+@dataclass(frozen=True)
+class RequeueDue(Change[list[str]]):
+    now: datetime
+    grace: timedelta
+
+    async def apply(self, session: AsyncSession) -> list[str]:
+        return await AIInteractionRepository(session).requeue_due(self.now, self.grace)
