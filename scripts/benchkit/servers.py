@@ -202,6 +202,18 @@ class ServerSet:
             await redis.aclose()
 
 
+async def read_request(reader: asyncio.StreamReader) -> None:
+    """Read one HTTP/1.1 request (head and Content-Length body) and drop it."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    if length:
+        await reader.readexactly(length)
+
+
 class StandInAI:
     """A zero-latency AI service on 127.0.0.1: any POST gets `{"reply":"ok"}` (keep-alive)."""
 
@@ -223,14 +235,7 @@ class StandInAI:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value.strip())
-                if length:
-                    await reader.readexactly(length)
+                await read_request(reader)
                 self.calls += 1
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,9 +20,9 @@ import orjson
 from websockets.asyncio.client import ClientConnection
 
 from benchkit.api import Api, BenchUser, bounded, open_socket
-from benchkit.servers import ServerSet
+from benchkit.servers import ServerSet, read_request
 from benchkit.stats import Recorder, summarize_ms
-from benchkit.workloads_http import Window, measure
+from benchkit.workloads_http import Window, measure, pace
 
 AI_MODES = ("off", "mock", "stream")
 GROUPS = 33
@@ -51,14 +50,7 @@ class StreamingStandIn:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value.strip())
-            if length:
-                await reader.readexactly(length)
+            await read_request(reader)
             self.calls += 1
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
@@ -160,17 +152,13 @@ async def ai_load(
         if recorder.in_window(scheduled):
             committed[message["message_id"]] = now
 
-    async def patient_loop(user: BenchUser, group_id: str) -> None:
-        scheduled = time.perf_counter() + random.uniform(0, interval)
-        while scheduled < window.end:
-            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-            task = asyncio.create_task(one(user, group_id, scheduled))
-            inflight.add(task)
-            task.add_done_callback(inflight.discard)
-            scheduled += interval
-
     try:
-        tasks = [asyncio.create_task(patient_loop(user, gid)) for user, gid in patients]
+        tasks = [
+            asyncio.create_task(
+                pace(interval, window.end, lambda at, u=user, g=gid: one(u, g, at), inflight)
+            )
+            for user, gid in patients
+        ]
         extra = await measure(servers, recorder, window, *tasks, label=f"{mode}-{rate:g}")
         if inflight:
             await asyncio.wait(inflight, timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,23 @@ async def measure(
     lag_report = await lag.stop()
     await asyncio.gather(*tasks)
     return {**cpu, **lag_report}
+
+
+async def pace(
+    interval: float,
+    until: float,
+    fire: Callable[[float], Coroutine[Any, Any, None]],
+    inflight: set[asyncio.Task[None]],
+) -> None:
+    """Open loop: call `fire(scheduled)` every `interval` s from a random start until `until`,
+    whatever the server does (each call a task of its own, kept in `inflight`)."""
+    scheduled = time.perf_counter() + random.uniform(0, interval)
+    while scheduled < until:
+        await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+        task = asyncio.create_task(fire(scheduled))
+        inflight.add(task)
+        task.add_done_callback(inflight.discard)
+        scheduled += interval
 
 
 async def _send_once(api: Api, recorder: Recorder, user: BenchUser, group_id: str) -> bool:
@@ -117,17 +135,15 @@ async def send_paced(
             return
         recorder.ok("send", scheduled, time.perf_counter() - scheduled)
 
-    async def user_loop(user: BenchUser, group_id: str) -> None:
-        scheduled = time.perf_counter() + random.uniform(0, interval)
-        while scheduled < window.end:
-            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-            task = asyncio.create_task(one(user, group_id, scheduled))
-            inflight.add(task)
-            task.add_done_callback(inflight.discard)
-            scheduled += interval
-
     tasks = [
-        asyncio.create_task(user_loop(member, group.group_id))
+        asyncio.create_task(
+            pace(
+                interval,
+                window.end,
+                lambda at, user=member, gid=group.group_id: one(user, gid, at),
+                inflight,
+            )
+        )
         for group in groups
         for member in group.members
     ]

@@ -66,38 +66,25 @@ class AIOutboxHook:
         ):
             return None
         record_id = generate_record_id()
-        records = AIInteractionRepository(session)
         start = self.start
-        if start is None:
-            records.stage(
-                record_id,
-                message.group_id,
-                message.message_id,
-                self.service_url,
-                message.msg_content,
-                due_at=utcnow() + DISPATCH_GRACE,
-            )
+        token = secrets.token_hex(16) if start is not None else None
+        AIInteractionRepository(session).stage(
+            record_id,
+            message.group_id,
+            message.message_id,
+            self.service_url,
+            message.msg_content,
+            due_at=utcnow() + (self.lease if token is not None else DISPATCH_GRACE),
+            claim_token=token,
+        )
+        if start is None or token is None:
 
             async def dispatch_after_commit() -> None:
                 await self.dispatch(record_id)
 
             return dispatch_after_commit
         claimed = ClaimedMessage(
-            record_id,
-            secrets.token_hex(16),
-            message.group_id,
-            message.message_id,
-            message.msg_content,
-            message.seq,
-        )
-        records.stage(
-            record_id,
-            message.group_id,
-            message.message_id,
-            self.service_url,
-            message.msg_content,
-            due_at=utcnow() + self.lease,
-            claim_token=claimed.token,
+            record_id, token, message.group_id, message.message_id, message.msg_content, message.seq
         )
 
         async def start_after_commit() -> None:

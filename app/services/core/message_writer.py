@@ -134,6 +134,15 @@ class Appended:
 Outcome = Appended | BaseException
 
 
+def _settle(future: asyncio.Future[Any], outcome: object) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
 @dataclass
 class _Pending:
     item: Append
@@ -141,12 +150,7 @@ class _Pending:
     future: asyncio.Future[Appended] = field(repr=False)
 
     def settle(self, outcome: Outcome) -> None:
-        if self.future.done():
-            return
-        if isinstance(outcome, BaseException):
-            self.future.set_exception(outcome)
-        else:
-            self.future.set_result(outcome)
+        _settle(self.future, outcome)
 
 
 @dataclass
@@ -155,12 +159,7 @@ class _PendingChange:
     future: asyncio.Future[Any] = field(repr=False)
 
     def settle(self, outcome: object) -> None:
-        if self.future.done():
-            return
-        if isinstance(outcome, BaseException):
-            self.future.set_exception(outcome)
-        else:
-            self.future.set_result(outcome)
+        _settle(self.future, outcome)
 
 
 @dataclass
