@@ -50,7 +50,7 @@ class UserUpdate(StrictRequest):
 
 
 class ProfileUpdate(StrictRequest):
-    username: str | None = Username
+    username: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class UserResponse(BaseModel):
