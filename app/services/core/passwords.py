@@ -1,27 +1,47 @@
 """Password hashing (argon2id, argon2-cffi) off the event loop.
 
 Hashing is deliberately slow (~40 ms of CPU): it runs in a small thread pool of its own (the
-C code releases the GIL), so a burst of logins queues there and never delays other users'
-requests, nor the default executor's other work. Parameters are OWASP's for argon2id (19 MiB,
-2 passes, 1 lane); hashes made with other parameters are upgraded at the next login.
+C code releases the GIL), so a burst of logins queues there instead of in the event loop or the
+default executor. Those threads leave one core to the rest of the process and run at a lower
+scheduling priority (nice 19, Linux), so that even when logins keep every core busy, the event
+loop still gets the CPU first and other users' sends are not delayed. Parameters are OWASP's
+for argon2id (19 MiB, 2 passes, 1 lane); other parameters are upgraded at the next login.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import secrets
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-HASH_THREADS = 2
+HASH_NICENESS = 19
+
+
+def default_threads() -> int:
+    """Every core but one (at least one)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def _lower_priority() -> None:
+    """Run this pool thread after the event loop when both want a CPU (best effort)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
 
 
 class Passwords:
-    def __init__(self, threads: int = HASH_THREADS) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         self._hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(
+            max_workers=threads or default_threads(),
+            thread_name_prefix="argon2",
+            initializer=_lower_priority,
+        )
         self._dummy: str | None = None
 
     async def hash(self, password: str) -> str:
