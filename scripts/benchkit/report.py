@@ -143,7 +143,8 @@ def print_table(line: dict[str, Any]) -> None:
         _table(["operation", "per s", *LAT], rows)
         print(
             f"server cpu {result['server_cpu_pct_alone']} % alone,"
-            f" {result['server_cpu_pct']} % with logins (runq {result['server_runq_wait_pct']} %)"
+            f" {result['server_cpu_pct']} % with logins (runq {result['server_runq_wait_pct']} %);"
+            f" machine load {result['loadavg_1m']}"
         )
     elif name == "ai":
         print(f"status: {result['status']} (stand-in AI calls: {result['stub_calls']})")

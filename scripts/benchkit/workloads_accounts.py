@@ -145,6 +145,7 @@ async def login_mix(
         "server_cpu_pct": mixed["server_cpu_pct"],
         "server_runq_wait_pct": mixed["server_runq_wait_pct"],
         "client_cpu_pct": mixed["client_cpu_pct"],
+        "loadavg_1m": [alone["loadavg_1m"], mixed["loadavg_1m"]],
     }
     result["errors"] = sum(
         result[key].get("errors", 0) for key in ("send_alone", "send_during_logins", "login")
