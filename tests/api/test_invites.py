@@ -3,6 +3,7 @@ doctor invites and doctor sign-up by invitation, the bootstrap doctor invite."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -303,3 +304,15 @@ async def test_the_bootstrap_invite_is_one_and_lasts_until_a_doctor_exists(app: 
         signed_up = await client.post("/api/user/create", json=doctor_signup(code))
         assert signed_up.status_code == 201
     assert await invites.ensure_bootstrap() is None
+
+
+async def test_concurrent_accepts_never_pass_max_uses(client: httpx.AsyncClient) -> None:
+    room = await consultation(client)
+    created = await invite(client, room.doctor, room.group_id, max_uses=2)
+    people = [await create_user(client) for _ in range(5)]
+    answers = await asyncio.gather(*(accept(client, p, created["code"]) for p in people))
+    assert sorted(a.status_code for a in answers) == [201, 201, 404, 404, 404]
+    members = await client.get(f"/api/group/{room.group_id}/members", headers=room.doctor.headers)
+    assert len(members.json()) == 4
+    history = (await list_messages(client, room.doctor, room.group_id)).json()["messages"]
+    assert sum(m["msg_content"].endswith(" joined") for m in history) == 2  # refused: no trace
