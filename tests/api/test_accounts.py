@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from argon2 import PasswordHasher
+from sqlalchemy import select, update
 
 from app.db.base import utcnow
-from app.models import PasswordResetCode
+from app.models import PasswordResetCode, User
 from app.services.core.login_throttle import WINDOW_SECONDS
 from tests.factories import SERVICE_HEADERS, TestUser, assert_error, create_user, unique_login
 
@@ -297,3 +298,22 @@ async def test_passwords_and_refresh_tokens_never_reach_logs_or_answers(
     for secret in secrets:
         assert secret not in text
     assert "$argon2" not in text
+
+
+async def test_a_hash_with_old_parameters_is_upgraded_at_login(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    user, name = await account(client)
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    db = app.state.server.core.db
+    async with db.write() as session, session.begin():
+        await session.execute(
+            update(User).where(User.user_id == user.user_id).values(password_hash=weak)
+        )
+    assert (await login(client, name, PASSWORD)).status_code == 200
+    async with db.read() as session:
+        stored = (
+            await session.execute(select(User.password_hash).where(User.user_id == user.user_id))
+        ).scalar_one()
+    assert stored != weak and "m=19456,t=2,p=1" in stored
+    assert (await login(client, name, PASSWORD)).status_code == 200

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from app.db.base import utcnow
 from app.db.session import Database
-from app.errors import InvalidInput, NotFound, PermissionDenied, Unauthorized
+from app.errors import InvalidInput, PermissionDenied, Unauthorized
 from app.models import User
 from app.repositories.password_reset_repository import PasswordResetRepository
 from app.repositories.session_repository import SessionRepository
@@ -126,14 +126,13 @@ class AccountService:
             users = UserRepository(session)
             await users.set_password_hash(user_id, new_hash)
             user = await users.get_by_id(user_id)
+            login = user.login if user is not None else None
             repo = SessionRepository(session)
             ended = await repo.open_ids(user_id, now)
             await repo.revoke(ended, now)
-        if user is None:
-            raise NotFound(f"User {user_id} not found", code="USER_NOT_FOUND")
         self.sessions.revoked(ended)
-        if user.login is not None:
-            await self.throttle.reset(user.login)
+        if login is not None:
+            await self.throttle.reset(login)
         logger.info("password of user %s reset; %d session(s) ended", user_id, len(ended))
 
     async def _set_password(self, user_id: str, password_hash: str) -> None:
