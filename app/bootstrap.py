@@ -1,7 +1,8 @@
 """The only wiring: builds a server process and a Celery worker process from the same parts.
 
 `build_core` makes what both need (database, Redis, broker and fan-out, the writer and the core
-services, the AI assistant user); `start_server` adds sockets, presence and the AI layer with its
+services, the AI assistant user); `start_server` adds sockets, presence, accounts and invites
+(with the `session_revoked` signal closing a revoked session's sockets) and the AI layer with its
 dispatcher; `start_worker` adds only the AI interaction service. Layers beside the core (the AI)
 are plugged in here through the core's hooks; the core never imports them.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -19,6 +20,7 @@ from redis.asyncio import Redis
 from app.config import Settings
 from app.db.database import create_engine
 from app.db.session import Database
+from app.errors import DATABASE_ERRORS
 from app.realtime import create_broker
 from app.realtime.fanout import Fanout, LocalDelivery, NoLocalConnections
 from app.realtime.member_cache import MemberCache, MemberLookup
@@ -30,16 +32,22 @@ from app.services.ai.ai_interaction_service import AIInteractionService
 from app.services.ai.dispatcher import CeleryDispatcher, Dispatcher, InProcessDispatcher
 from app.services.ai.layer import AILayer, AIParts, AIWorker
 from app.services.ai.records_service import AIRecordsService
+from app.services.core import login_throttle
+from app.services.core.account_service import AccountService
 from app.services.core.auth_service import TokenService
 from app.services.core.group_service import GroupService
 from app.services.core.health_service import HealthService
 from app.services.core.hooks import Hooks
+from app.services.core.invite_service import InviteService, invite_url
+from app.services.core.login_throttle import LoginThrottle
 from app.services.core.message_service import MessageService
 from app.services.core.message_writer import MessageWriter
+from app.services.core.passwords import Passwords
 from app.services.core.presence_service import PresenceService
 from app.services.core.rate_limit import WINDOW_SECONDS, RateLimiter
+from app.services.core.session_service import SESSION_REVOKED, SessionService
 from app.services.core.user_service import UserService
-from app.websocket.handler import SocketServices
+from app.websocket.handler import CLOSE_UNAUTHORIZED, SocketServices
 from app.websocket.manager import ConnectionManager
 from app.websocket.session import ProtocolServices
 
@@ -61,6 +69,8 @@ class Core:
     hooks: Hooks
     writer: MessageWriter
     tokens: TokenService
+    passwords: Passwords
+    sessions: SessionService
     users: UserService
     assistant_user_id: str | None
 
@@ -75,6 +85,7 @@ class Core:
         await self.fanout.broker.close()
         if self.redis is not None:
             await self.redis.aclose()
+        self.passwords.close()
         await self.db.dispose()
 
 
@@ -85,7 +96,16 @@ async def build_core(settings: Settings, local: LocalDelivery) -> Core:
     fanout = Fanout(broker, local, MemberCache(_member_lookup(db)))
     hooks = Hooks()
     tokens = TokenService(settings)
-    users = UserService(db, tokens, registration_open=settings.registration_open)
+    passwords = Passwords()
+    sessions = SessionService(db, tokens, fanout, refresh_days=settings.refresh_token_expire_days)
+    users = UserService(
+        db,
+        tokens,
+        sessions,
+        passwords,
+        registration_open=settings.registration_open,
+        doctors_need_invite=settings.doctor_signup == "invite",
+    )
     assistant = (
         await users.ensure_ai_assistant(settings.ai_assistant_name) if settings.ai_enabled else None
     )
@@ -97,6 +117,8 @@ async def build_core(settings: Settings, local: LocalDelivery) -> Core:
         hooks=hooks,
         writer=MessageWriter(db, fanout, hooks),
         tokens=tokens,
+        passwords=passwords,
+        sessions=sessions,
         users=users,
         assistant_user_id=assistant.user_id if assistant is not None else None,
     )
@@ -118,6 +140,8 @@ class Server:
     connections: ConnectionManager
     messages: MessageService
     groups: GroupService
+    invites: InviteService
+    accounts: AccountService
     presence: PresenceService
     ai_records: AIRecordsService
     health: HealthService
@@ -132,6 +156,10 @@ class Server:
     @property
     def tokens(self) -> TokenService:
         return self.core.tokens
+
+    @property
+    def sessions(self) -> SessionService:
+        return self.core.sessions
 
     async def stop(self) -> None:
         if self.ai is not None:
@@ -160,16 +188,21 @@ async def start_server(settings: Settings) -> Server:
         core.fanout,
         RateLimiter(settings.rate_limit_messages_per_minute, slots),
     )
+    groups = GroupService(
+        core.db, core.writer, core.fanout, presence, assistant_user_id=core.assistant_user_id
+    )
     server = Server(
         core=core,
         connections=connections,
         messages=messages,
-        groups=GroupService(
+        groups=groups,
+        invites=InviteService(core.db, groups),
+        accounts=AccountService(
             core.db,
-            core.writer,
-            core.fanout,
-            presence,
-            assistant_user_id=core.assistant_user_id,
+            core.users,
+            core.sessions,
+            core.passwords,
+            _login_throttle(settings, core.redis),
         ),
         presence=presence,
         ai_records=AIRecordsService(core.db),
@@ -182,15 +215,77 @@ async def start_server(settings: Settings) -> Server:
             per_user_limit=settings.ws_max_connections_per_user,
         ),
     )
+    core.fanout.on_signal(SESSION_REVOKED, _session_revoked(core.sessions, connections))
+    core.fanout.on_resubscribed(_recheck_sessions(core.sessions, connections))
     await core.fanout.start()
     server.background.append(
         asyncio.create_task(_refresh_presence(presence, connections), name="presence-refresh")
     )
+    if settings.doctor_signup == "invite":
+        await _log_bootstrap_invite(settings, server.invites)
     if settings.ai_enabled:
         server.ai = AILayer(core.ai_parts(), _dispatcher_factory(settings))
         core.hooks.add_message_hook(server.ai.hook)
         server.ai.start()
     return server
+
+
+def _session_revoked(
+    sessions: SessionService, connections: ConnectionManager
+) -> Callable[[tuple[str, ...]], Awaitable[None]]:
+    """On every instance: refuse the sessions' tokens at once and close their sockets (4401)."""
+
+    async def handle(session_ids: tuple[str, ...]) -> None:
+        sessions.forget(session_ids)
+        closed = connections.close_sessions(session_ids, CLOSE_UNAUTHORIZED, "session ended")
+        if closed:
+            logger.info("closed %d socket(s) of revoked sessions", closed)
+
+    return handle
+
+
+def _recheck_sessions(
+    sessions: SessionService, connections: ConnectionManager
+) -> Callable[[], Awaitable[None]]:
+    """After a broker outage: a revocation signal may have been lost, so read the state of
+    every local socket's session afresh and close the ended ones (4401)."""
+
+    async def recheck() -> None:
+        ended = await sessions.ended_among(connections.session_ids())
+        closed = connections.close_sessions(ended, CLOSE_UNAUTHORIZED, "session ended")
+        if closed:
+            logger.info("closed %d socket(s) of sessions ended during a broker outage", closed)
+
+    return recheck
+
+
+async def _log_bootstrap_invite(settings: Settings, invites: InviteService) -> None:
+    """While no doctor exists, log the one bootstrap doctor-invite URL (every instance that
+    starts meanwhile logs the same one), so the first doctor can sign up."""
+    try:
+        code = await invites.ensure_bootstrap()
+    except DATABASE_ERRORS as exc:
+        # Start anyway (like every other part, the server recovers when the database returns).
+        logger.warning("could not check for a first doctor at start-up: %r", exc)
+        return
+    if code is not None:
+        logger.warning(
+            "No doctor has signed up yet: the first doctor signs up at http://%s:%d%s",
+            settings.host,
+            settings.port,
+            invite_url(code),
+        )
+
+
+def _login_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
+    window = login_throttle.WINDOW_SECONDS
+    per_login, per_ip = login_throttle.FAILURES_PER_LOGIN, login_throttle.FAILURES_PER_IP
+    if redis is None:
+        return LoginThrottle(MemorySlots(per_login, window), MemorySlots(per_ip, window))
+    prefix = settings.redis_prefix
+    return LoginThrottle(
+        RedisSlots(redis, prefix, per_login, window), RedisSlots(redis, prefix, per_ip, window)
+    )
 
 
 def _redis_backed_stores(

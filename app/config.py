@@ -76,8 +76,11 @@ class Settings(BaseSettings):
 
     secret_key: SecretStr | None = None
     service_api_key: SecretStr = SecretStr("")
-    access_token_expire_minutes: int = Field(default=60 * 24, ge=1)
+    access_token_expire_minutes: int = Field(default=15, ge=1)
+    refresh_token_expire_days: int = Field(default=30, ge=1, le=365)
     registration_open: bool = True
+    doctor_signup: Literal["invite", "open"] = "invite"
+    """`invite`: a DOCTOR signs up with a doctor invite (or the service key); `open`: anyone."""
 
     ai_enabled: bool = True
     ai_provider: AIProviderName = "mock"

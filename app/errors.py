@@ -67,9 +67,9 @@ class RateLimited(AppError):
     http_status = 429
     default_code = "RATE_LIMITED"
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, what: str = "messages") -> None:
         super().__init__(
-            f"Too many messages; retry in {retry_after} s", details={"retry_after": retry_after}
+            f"Too many {what}; retry in {retry_after} s", details={"retry_after": retry_after}
         )
         self.retry_after = retry_after
 

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from app.api import ai, auth, group, message, ops, user
+from app.api import ai, auth, group, invite, message, ops, user
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.responses import errors
@@ -59,7 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     # Most-used routes first: the router tries routes in order.
-    for router in (message.router, group.router, user.router, auth.router, ai.router):
+    for router in (
+        message.router,
+        group.router,
+        user.router,
+        auth.router,
+        invite.router,
+        ai.router,
+    ):
         app.include_router(router, prefix="/api")
     app.include_router(ops.router)
 

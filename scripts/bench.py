@@ -29,6 +29,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # `app`, for the history seed
 
+from benchkit import workloads_accounts as account_workloads
 from benchkit import workloads_ai as ai_workloads
 from benchkit import workloads_http as http_workloads
 from benchkit import workloads_ws as ws_workloads
@@ -36,7 +37,7 @@ from benchkit.api import Api
 from benchkit.report import print_table
 from benchkit.servers import PYTHON, ROOT, ServerSet, StandInAI
 
-WORKLOADS = ("send", "send-paced", "fanout", "history", "connections", "ai", "ai-load")
+WORKLOADS = ("send", "send-paced", "fanout", "history", "connections", "ai", "ai-load", "login")
 PRESETS: dict[str, dict[str, Any]] = {
     # `make bench`: every workload once, about 4 minutes on 2 cores.
     "default": {"workloads": WORKLOADS},
@@ -77,6 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ai-sends", type=int, help="ai: sequential patient sends")
     parser.add_argument("--ai-modes", help="ai-load: comma-separated of off, mock, stream")
     parser.add_argument("--ai-rates", help="ai-load: patient messages/s per phase, e.g. 100,300")
+    parser.add_argument(
+        "--login-clients", type=int, default=8, help="login: concurrent login loops"
+    )
     parser.add_argument(
         "--ws-compression",
         choices=("on", "off"),
@@ -255,6 +259,18 @@ def _dispatch(
             group_size=10,
             per_user_rate=2.0,
             duration=args.duration or 20.0,
+            warmup=args.warmup,
+        )
+    if name == "login":
+        return account_workloads.login_mix(
+            servers,
+            api,
+            accounts=50,
+            login_clients=args.login_clients,
+            senders=50,
+            group_size=10,
+            per_user_rate=2.0,
+            duration=args.duration or 15.0,
             warmup=args.warmup,
         )
     if name == "history":

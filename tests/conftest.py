@@ -56,6 +56,8 @@ def settings(database_url: str, tmp_path: Path, settings_overrides: dict[str, An
         "redis_prefix": f"imtest-{secrets.token_hex(4)}",
         "log_level": "WARNING",
         "database_pool_size": 20,
+        # Most tests sign doctors up directly; the invite default is tested on its own.
+        "doctor_signup": "open",
     }
     values.update(settings_overrides)
     return Settings(_env_file=None, **values)

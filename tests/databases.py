@@ -20,7 +20,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLES = ("ai_interaction_records", "messages", "group_members", "groups", "users")
+TABLES = (
+    "refresh_tokens",
+    "sessions",
+    "password_reset_codes",
+    "invites",
+    "ai_interaction_records",
+    "messages",
+    "group_members",
+    "groups",
+    "users",
+)
 POSTGRES_URL = os.environ.get("IM_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("IM_TEST_REDIS_URL", "")
 

@@ -21,18 +21,34 @@ class TestUser:
     username: str
     user_role: str
     token: str
+    refresh_token: str = ""
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-async def create_user(client: httpx.AsyncClient, role: str = "PATIENT", name: str = "") -> TestUser:
+async def create_user(
+    client: httpx.AsyncClient, role: str = "PATIENT", name: str = "", **extra: Any
+) -> TestUser:
+    """Sign a user up (with `login=…, password=…` or `invite_code=…` when given)."""
     username = name or f"{role.lower()}-{next(_counter)}"
-    response = await client.post("/api/user/create", json={"username": username, "user_role": role})
+    response = await client.post(
+        "/api/user/create", json={"username": username, "user_role": role, **extra}
+    )
     assert response.status_code == 201, response.text
     body = response.json()
-    return TestUser(body["user_id"], body["username"], body["user_role"], body["access_token"])
+    return TestUser(
+        body["user_id"],
+        body["username"],
+        body["user_role"],
+        body["access_token"],
+        body["refresh_token"],
+    )
+
+
+def unique_login(prefix: str = "user") -> str:
+    return f"{prefix}{next(_counter)}"
 
 
 async def create_group(

@@ -13,14 +13,19 @@ from app.bootstrap import Server
 from app.errors import Unauthorized
 from app.models import User
 from app.services.ai.records_service import AIRecordsService
+from app.services.core.account_service import AccountService
 from app.services.core.actor import SERVICE, Actor
 from app.services.core.auth_service import TokenService
 from app.services.core.group_service import GroupService
 from app.services.core.health_service import HealthService
+from app.services.core.invite_service import InviteService
 from app.services.core.message_service import MessageService
-from app.services.core.user_service import UserService
+from app.services.core.session_service import SessionService
+from app.services.core.user_service import Principal, UserService
 
-bearer_scheme = HTTPBearer(auto_error=False, description="Access token from /api/user/create")
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="Access token from sign-up, login, refresh or /api/auth/token"
+)
 api_key_scheme = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="SERVICE_API_KEY, for trusted back ends"
 )
@@ -49,6 +54,18 @@ async def _tokens(request: Request) -> TokenService:
     return _server(request).tokens
 
 
+async def _sessions(request: Request) -> SessionService:
+    return _server(request).sessions
+
+
+async def _accounts(request: Request) -> AccountService:
+    return _server(request).accounts
+
+
+async def _invites(request: Request) -> InviteService:
+    return _server(request).invites
+
+
 async def _ai_records(request: Request) -> AIRecordsService:
     return _server(request).ai_records
 
@@ -60,6 +77,9 @@ async def _health(request: Request) -> HealthService:
 MessageServiceDep = Annotated[MessageService, Depends(_messages)]
 GroupServiceDep = Annotated[GroupService, Depends(_groups)]
 UserServiceDep = Annotated[UserService, Depends(_users)]
+SessionServiceDep = Annotated[SessionService, Depends(_sessions)]
+AccountServiceDep = Annotated[AccountService, Depends(_accounts)]
+InviteServiceDep = Annotated[InviteService, Depends(_invites)]
 AIRecordsServiceDep = Annotated[AIRecordsService, Depends(_ai_records)]
 HealthServiceDep = Annotated[HealthService, Depends(_health)]
 TokenServiceDep = Annotated[TokenService, Depends(_tokens)]
@@ -67,10 +87,24 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme
 ApiKeyDep = Annotated[str | None, Depends(api_key_scheme)]
 
 
-async def get_current_user(users: UserServiceDep, credentials: BearerDep) -> User:
+async def get_principal(users: UserServiceDep, credentials: BearerDep) -> Principal:
     if credentials is None:
         raise Unauthorized("Missing bearer token", code="NOT_AUTHENTICATED")
     return await users.authenticate(credentials.credentials)
+
+
+async def get_current_user(principal: Annotated[Principal, Depends(get_principal)]) -> User:
+    return principal.user
+
+
+async def client_ip(request: Request) -> str | None:
+    """The peer's address as the server sees it (behind a proxy: uvicorn's
+    `--forwarded-allow-ips` decides whether X-Forwarded-For is trusted)."""
+    return request.client.host if request.client is not None else None
+
+
+async def user_agent(request: Request) -> str | None:
+    return request.headers.get("user-agent")
 
 
 async def has_service_key(tokens: TokenServiceDep, api_key: ApiKeyDep) -> bool:
@@ -87,9 +121,12 @@ async def get_actor(
     """The service key when a valid one is given, else the bearer token's user."""
     if await has_service_key(tokens, api_key):
         return SERVICE
-    return Actor(user=await get_current_user(users, credentials))
+    return Actor(user=(await get_principal(users, credentials)).user)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+ClientIp = Annotated[str | None, Depends(client_ip)]
+UserAgent = Annotated[str | None, Depends(user_agent)]
 ServiceKey = Annotated[bool, Depends(has_service_key)]
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -1,11 +1,21 @@
-"""Users: sign-up, profile, system role."""
+"""Users: sign-up, profile, password, system role, help-desk reset codes."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
-from app.api.deps import ActorDep, CurrentUser, ServiceKey, UserServiceDep
+from app.api.deps import (
+    AccountServiceDep,
+    ActorDep,
+    ClientIp,
+    CurrentPrincipal,
+    CurrentUser,
+    ServiceKey,
+    UserAgent,
+    UserServiceDep,
+)
 from app.api.responses import errors
+from app.schemas.auth import PasswordChange, ResetCodeResponse
 from app.schemas.common import IdPath
-from app.schemas.user import UserCreate, UserResponse, UserUpdate, UserWithToken
+from app.schemas.user import ProfileUpdate, UserCreate, UserResponse, UserUpdate, UserWithToken
 
 router = APIRouter(prefix="/user", tags=["users"])
 
@@ -14,21 +24,47 @@ router = APIRouter(prefix="/user", tags=["users"])
     "/create",
     status_code=status.HTTP_201_CREATED,
     response_model=UserWithToken,
-    responses=errors(401, 403, 422),
-    summary="Register a user and get an access token",
+    responses=errors(401, 403, 409, 422),
+    summary="Register a user and open a session",
 )
 async def create_user(
-    body: UserCreate, users: UserServiceDep, service_key: ServiceKey
+    body: UserCreate, users: UserServiceDep, service_key: ServiceKey, agent: UserAgent
 ) -> UserWithToken:
-    user, token = await users.create_user(body, service_key=service_key)
+    user, pair = await users.create_user(body, service_key=service_key, user_agent=agent)
     return UserWithToken.model_validate(
-        {**UserResponse.model_validate(user).model_dump(), "access_token": token.access_token}
+        {
+            **UserResponse.model_validate(user).model_dump(),
+            "access_token": pair.access_token,
+            "refresh_token": pair.refresh_token,
+            "expires_in": pair.expires_in,
+        }
     )
 
 
 @router.get("/me", response_model=UserResponse, responses=errors(401))
 async def get_me(user: CurrentUser) -> UserResponse:
     return UserResponse.model_validate(user)
+
+
+@router.patch("/me", response_model=UserResponse, responses=errors(401, 422))
+async def update_me(body: ProfileUpdate, user: CurrentUser, users: UserServiceDep) -> UserResponse:
+    return UserResponse.model_validate(await users.update_profile(user, body))
+
+
+@router.put(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=errors(401, 403, 422, 429),
+    summary="Change my password (ends my other sessions)",
+)
+async def change_password(
+    body: PasswordChange, principal: CurrentPrincipal, accounts: AccountServiceDep, ip: ClientIp
+) -> Response:
+    await accounts.change_password(
+        principal, body.current_password, body.new_password, client_ip=ip
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{user_id}", response_model=UserResponse, responses=errors(401, 404))
@@ -47,3 +83,16 @@ async def update_role(
 ) -> UserResponse:
     user = await users.update_user_role(actor, user_id, body.user_role)
     return UserResponse.model_validate(user)
+
+
+@router.post(
+    "/{user_id}/password-reset",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ResetCodeResponse,
+    responses=errors(401, 403, 404),
+    summary="A one-time password reset code for a help desk (service key)",
+)
+async def create_reset_code(
+    user_id: IdPath, actor: ActorDep, accounts: AccountServiceDep
+) -> ResetCodeResponse:
+    return await accounts.create_reset_code(actor, user_id)

@@ -1,10 +1,13 @@
 """ORM tables. Importing this package registers every table on `Base.metadata`."""
 
 from app.models.ai_interaction_record import AIInteractionRecord
-from app.models.enums import AIStatus, MessageType, UserRole
+from app.models.enums import AIStatus, InviteKind, MessageType, UserRole
 from app.models.group import Group
 from app.models.group_member import GroupMember
+from app.models.invite import Invite
 from app.models.message import Message
+from app.models.password_reset import PasswordResetCode
+from app.models.session import RefreshToken, UserSession
 from app.models.user import User
 
 __all__ = [
@@ -12,8 +15,13 @@ __all__ = [
     "AIStatus",
     "Group",
     "GroupMember",
+    "Invite",
+    "InviteKind",
     "Message",
     "MessageType",
+    "PasswordResetCode",
+    "RefreshToken",
     "User",
     "UserRole",
+    "UserSession",
 ]

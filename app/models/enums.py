@@ -14,6 +14,11 @@ class MessageType(StrEnum):
     SYSTEM = "SYSTEM"
 
 
+class InviteKind(StrEnum):
+    GROUP = "group"
+    DOCTOR = "doctor"
+
+
 class AIStatus(StrEnum):
     PENDING = "PENDING"
     PROCESSING = "PROCESSING"

@@ -1,7 +1,8 @@
-"""The envelope: one event on its way to sockets, with who should receive it.
+"""The envelope: one event on its way to sockets, with who should receive it — or a signal, a
+named instruction every instance hands to its own handler (`Fanout.signal`).
 
 The event itself is serialised once, by the instance that publishes it; every instance reads the
-addressing fields to pick its own recipients. Nothing here knows what an event means.
+addressing fields to pick its own recipients. Nothing here knows what an event or a signal means.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Envelope:
     exclude_connection_id: str | None = None
     invalidate_members: bool = False
     """Drop every instance's cached member list of `group_id` before delivering."""
+    signal: str | None = None
+    """Not an event for sockets: the name of a signal, whose arguments are `args`."""
+    args: tuple[str, ...] = ()
     published_at: float = field(default_factory=time.time)
 
     def to_json(self) -> bytes:
@@ -49,6 +53,8 @@ class Envelope:
                 "exclude_user_id": self.exclude_user_id,
                 "exclude_connection_id": self.exclude_connection_id,
                 "invalidate_members": self.invalidate_members,
+                "signal": self.signal,
+                "args": self.args,
                 "published_at": self.published_at,
             }
         )
@@ -65,6 +71,8 @@ class Envelope:
                 exclude_user_id=_optional_str(raw.get("exclude_user_id")),
                 exclude_connection_id=_optional_str(raw.get("exclude_connection_id")),
                 invalidate_members=bool(raw.get("invalidate_members", False)),
+                signal=_optional_str(raw.get("signal")),
+                args=tuple(_str(arg) for arg in raw.get("args") or ()),
                 published_at=float(raw.get("published_at") or time.time()),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:

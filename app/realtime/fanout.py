@@ -3,9 +3,11 @@
 `to_group` / `to_users` serialise an event once and queue its envelope; one publisher task
 hands queued envelopes to the broker in order, in batches. Every instance's `_deliver` (the
 broker's handler) resolves the recipients — a group's members come from the member cache —
-and gives the text to its local connections. Nothing here blocks a caller: the outgoing queue
-is bounded, and an envelope that does not fit is dropped and counted (clients that miss an
-event recover it with `sync`; the database is the record, not the broker).
+and gives the text to its local connections. `signal` carries a named instruction with string
+arguments the same way, to the handler each instance registered for that name (`on_signal`).
+Nothing here blocks a caller: the outgoing queue is bounded, and an envelope that does not fit
+is dropped and counted (clients that miss an event recover it with `sync`; the database is the
+record, not the broker).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from app.metrics import (
@@ -32,6 +34,8 @@ logger = logging.getLogger(__name__)
 PUBLISH_BATCH = 256
 OUTGOING_LIMIT = 100_000
 FLUSH_ON_STOP_SECONDS = 2.0
+
+SignalHandler = Callable[[tuple[str, ...]], Awaitable[None]]
 
 
 class LocalDelivery(Protocol):
@@ -65,6 +69,8 @@ class Fanout:
         self.members = members
         self._outgoing: asyncio.Queue[Envelope] = asyncio.Queue(maxsize=outgoing_limit)
         self._publisher: asyncio.Task[None] | None = None
+        self._signal_handlers: dict[str, SignalHandler] = {}
+        self._resubscribe_handlers: list[Callable[[], Awaitable[None]]] = []
 
     async def start(self, *, subscribe: bool = True) -> None:
         """Start publishing; with `subscribe`, also deliver every instance's envelopes to this
@@ -119,6 +125,14 @@ class Fanout:
             )
         )
 
+    def on_signal(self, name: str, handler: SignalHandler) -> None:
+        """Run `handler(args)` on this instance for every `signal(name, args)` of any instance."""
+        self._signal_handlers[name] = handler
+
+    def signal(self, name: str, args: Iterable[str]) -> None:
+        """Every instance (this one included) runs its handler for `name` with `args`."""
+        self._enqueue(Envelope(event="", signal=name, args=tuple(args)))
+
     def _enqueue(self, envelope: Envelope) -> None:
         try:
             self._outgoing.put_nowait(envelope)
@@ -143,11 +157,24 @@ class Fanout:
                 for _ in batch:
                     self._outgoing.task_done()
 
+    def on_resubscribed(self, handler: Callable[[], Awaitable[None]]) -> None:
+        """Run `handler()` whenever this instance's subscription comes back after an outage:
+        the signals published meanwhile are lost, so state they would have changed is stale."""
+        self._resubscribe_handlers.append(handler)
+
     async def _resubscribed(self) -> None:
         # Invalidations published while this instance was cut off are lost: forget every list.
         self.members.clear()
+        for handler in self._resubscribe_handlers:
+            try:
+                await handler()
+            except Exception:
+                logger.exception("a resubscribe handler failed")
 
     async def _deliver(self, envelope: Envelope) -> None:
+        if envelope.signal is not None:
+            await self._run_signal(envelope.signal, envelope.args)
+            return
         try:
             if envelope.invalidate_members and envelope.group_id is not None:
                 self.members.invalidate(envelope.group_id)
@@ -162,6 +189,15 @@ class Fanout:
         if delivered:
             FANOUT_DELIVERIES.inc(delivered)
             FANOUT_LATENCY.observe(max(0.0, time.time() - envelope.published_at))
+
+    async def _run_signal(self, name: str, args: tuple[str, ...]) -> None:
+        handler = self._signal_handlers.get(name)
+        if handler is None:
+            return
+        try:
+            await handler(args)
+        except Exception:
+            logger.exception("handler of signal %s failed", name)
 
     async def _recipients(self, envelope: Envelope) -> Iterable[str]:
         if envelope.group_id is None:

@@ -33,6 +33,9 @@ class SlotStore(Protocol):
 
     async def release(self, key: str, token: str) -> None: ...
 
+    async def clear(self, key: str) -> None:
+        """Forget every slot of `key` (a successful login resets its failures)."""
+
 
 class MemorySlots:
     """Keys whose every slot has left the window are dropped, at most one window after their
@@ -67,6 +70,9 @@ class MemorySlots:
                 break
         if not slots:
             del self._slots[key]
+
+    async def clear(self, key: str) -> None:
+        self._slots.pop(key, None)
 
     def _sweep(self, now: float) -> None:
         if now < self._next_sweep:
@@ -107,5 +113,11 @@ class RedisSlots:
     async def release(self, key: str, token: str) -> None:
         try:
             await self.redis.zrem(self._key(key), token)
+        except (RedisError, OSError) as exc:
+            report_store_error("rate_limit", exc)
+
+    async def clear(self, key: str) -> None:
+        try:
+            await self.redis.delete(self._key(key))
         except (RedisError, OSError) as exc:
             report_store_error("rate_limit", exc)

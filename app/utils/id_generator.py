@@ -31,3 +31,7 @@ def generate_record_id() -> str:
 
 def generate_request_id() -> str:
     return secrets.token_hex(8)
+
+
+def generate_session_id() -> str:
+    return _generate("sess")

@@ -22,17 +22,20 @@ JSON_RENAMES = {"levelname": "level", "asctime": "time", "funcName": "function",
 
 
 TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"']+")
+INVITE_IN_PATH = re.compile(r"(/api/invites/)[^/?\s\"']+")
 
 
 class RequestIdFilter(logging.Filter):
     """Stamps the request id, and blanks access tokens that a URL carries into a line
-    (uvicorn logs each WebSocket handshake with its query string)."""
+    (uvicorn logs each WebSocket handshake with its query string) and invite codes in paths
+    (the access log line of `/api/invites/{code}`: a code lets anyone join a consultation)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         message = record.getMessage()
-        if "token=" in message:
-            record.msg = TOKEN_IN_URL.sub(r"\1***", message)
+        if "token=" in message or "/api/invites/" in message:
+            message = TOKEN_IN_URL.sub(r"\1***", message)
+            record.msg = INVITE_IN_PATH.sub(r"\1***", message)
             record.args = None
         return True
 
@@ -48,5 +51,6 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "httpx", "httpcore"):
+    # aiosqlite's DEBUG lines carry every statement's parameters: message bodies, hashes.
+    for noisy in ("uvicorn.access", "httpx", "httpcore", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

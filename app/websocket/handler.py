@@ -1,6 +1,7 @@
 """Serving one WebSocket (`/ws/{user_id}?token=…`): refuse before any data flows when the token
-is bad (4401), the database is unreachable or this instance is full (1013), or the user already
-holds `WS_MAX_CONNECTIONS_PER_USER` sockets (4429); then greet, run the protocol, and clean up.
+is bad or its session has ended (4401), the database is unreachable or this instance is full
+(1013), or the user already holds `WS_MAX_CONNECTIONS_PER_USER` sockets (4429); then greet, run
+the protocol, and clean up. A socket remembers its session: revoking it closes the socket 4401.
 
 Refusals are accept-then-close rather than a refused handshake: browsers report a refused
 handshake as a bare 1006, indistinguishable from "server down", while a close code tells them
@@ -17,9 +18,8 @@ from starlette.websockets import WebSocket
 
 from app.errors import AppError, as_app_error
 from app.metrics import WS_REFUSED
-from app.models import User
 from app.services.core.presence_service import PresenceService
-from app.services.core.user_service import UserService
+from app.services.core.user_service import Principal, UserService
 from app.websocket.manager import ConnectionManager
 from app.websocket.session import ProtocolServices, ProtocolSession
 from app.websocket.transport import transport_aborter
@@ -42,16 +42,17 @@ class SocketServices:
 
 async def handle_connection(websocket: WebSocket, user_id: str, services: SocketServices) -> None:
     try:
-        user = await _authenticate(websocket, user_id, services.users)
+        principal = await _authenticate(websocket, user_id, services.users)
     except Exception as exc:
         error = as_app_error(exc)
         if error is None or error.http_status != 503:
             raise
         await _refuse(websocket, CLOSE_TRY_LATER, "service unavailable")
         return
-    if user is None:
+    if principal is None:
         await _refuse(websocket, CLOSE_UNAUTHORIZED, "invalid token")
         return
+    user = principal.user
     connections = services.connections
     if connections.is_full():
         await _refuse(websocket, CLOSE_TRY_LATER, "server full")
@@ -67,7 +68,13 @@ async def handle_connection(websocket: WebSocket, user_id: str, services: Socket
     connection = None
     try:
         await websocket.accept()
-        connection = connections.open(websocket, user.user_id, connection_id, transport_aborter())
+        connection = connections.open(
+            websocket,
+            user.user_id,
+            connection_id,
+            transport_aborter(),
+            session_id=principal.session_id,
+        )
         session = ProtocolSession(services.protocol, user, connection)
         session.greet()
         await services.presence.arrived(user.user_id, admission)
@@ -79,15 +86,15 @@ async def handle_connection(websocket: WebSocket, user_id: str, services: Socket
             await connections.release(connection)
 
 
-async def _authenticate(websocket: WebSocket, user_id: str, users: UserService) -> User | None:
+async def _authenticate(websocket: WebSocket, user_id: str, users: UserService) -> Principal | None:
     token = websocket.query_params.get("token")
     if not token:
         return None
     try:
-        user = await users.authenticate(token)
+        principal = await users.authenticate(token)
     except AppError:
         return None
-    return user if user.user_id == user_id else None
+    return principal if principal.user.user_id == user_id else None
 
 
 async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:

@@ -1,7 +1,8 @@
 """Local WebSocket connections: several per user, each with a bounded queue and its own writer.
 
 A connection whose queue is full is a slow consumer: it is closed with 4008 (it reconnects and
-syncs) instead of making anyone wait. The close frame waits behind what the peer has not read
+syncs) instead of making anyone wait. The connections of a revoked session are closed with 4401
+(`close_sessions`). The close frame waits behind what the peer has not read
 yet; a peer that does not make room for it within `CLOSE_GRACE` seconds is cut off. The manager
 never awaits a socket on the caller's behalf.
 """
@@ -31,12 +32,14 @@ class Connection:
         user_id: str,
         connection_id: str,
         *,
+        session_id: str | None = None,
         queue_size: int,
         close_grace: float,
         abort: Abort,
     ) -> None:
         self.id = connection_id
         self.user_id = user_id
+        self.session_id = session_id
         self.websocket = websocket
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self.closed = asyncio.Event()
@@ -57,11 +60,17 @@ class Connection:
         except asyncio.QueueFull:
             WS_CLOSED_SLOW.inc()
             logger.info("connection %s of %s too slow; closing 4008", self.id, self.user_id)
-            # Closed at once, so the frames that follow are dropped without closing it again.
-            self.closed.set()
-            self._closing = asyncio.create_task(self._send_close(CLOSE_SLOW_CONSUMER, "too slow"))
+            self.close_soon(CLOSE_SLOW_CONSUMER, "too slow")
             return False
         return True
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Close in the background: marked closed at once, so the frames that follow are
+        dropped without closing it again; the caller never waits for the peer."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        self._closing = asyncio.create_task(self._send_close(code, reason))
 
     async def _write_loop(self) -> None:
         try:
@@ -121,12 +130,19 @@ class ConnectionManager:
         return len(self._by_user.get(user_id, ()))
 
     def open(
-        self, websocket: WebSocket, user_id: str, connection_id: str, abort: Abort
+        self,
+        websocket: WebSocket,
+        user_id: str,
+        connection_id: str,
+        abort: Abort,
+        *,
+        session_id: str | None = None,
     ) -> Connection:
         connection = Connection(
             websocket,
             user_id,
             connection_id,
+            session_id=session_id,
             queue_size=self.queue_size,
             close_grace=self.close_grace,
             abort=abort,
@@ -162,6 +178,29 @@ class ConnectionManager:
     def pairs(self) -> list[tuple[str, str]]:
         """(user_id, connection_id) of every local connection, for presence refresh."""
         return [(uid, cid) for uid, conns in self._by_user.items() for cid in conns]
+
+    def session_ids(self) -> set[str]:
+        """The sessions that local connections were opened with."""
+        return {
+            c.session_id
+            for conns in self._by_user.values()
+            for c in conns.values()
+            if c.session_id is not None
+        }
+
+    def close_sessions(self, session_ids: Iterable[str], code: int, reason: str) -> int:
+        """Close (in the background) every local connection opened with one of the sessions;
+        returns how many. Revocations are rare: a scan of the connections is enough."""
+        wanted = set(session_ids)
+        closing = [
+            connection
+            for conns in self._by_user.values()
+            for connection in conns.values()
+            if connection.session_id in wanted and not connection.closed.is_set()
+        ]
+        for connection in closing:
+            connection.close_soon(code, reason)
+        return len(closing)
 
     async def close_all(self, code: int = 1001) -> None:
         """Close every connection at once (shutdown): each gets `close_grace` at most."""

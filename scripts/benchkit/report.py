@@ -51,6 +51,15 @@ def targets(line: dict[str, Any]) -> list[tuple[str, bool]]:
         per_process = max(result["server_reported"] or [0])
         checks.append((">= 10,000 connections in one process", per_process >= 10_000))
         checks.append(("< 64 KiB per connection", result["kib_per_connection"] < 64))
+    elif name == "login":
+        alone, during = result["send_alone"], result["send_during_logins"]
+        checks.append(("login 0 errors", result["errors"] == 0))
+        checks.append(
+            (
+                "send p99 with logins within 2x of alone (+5 ms)",
+                0 < during.get("p99_ms", 1e9) <= 2 * alone.get("p99_ms", 0) + 5,
+            )
+        )
     elif name == "ai":
         first = result["commit_to_first_ai_event"]
         checks.append(("ai commit -> first AI event p99 < 20 ms", 0 < first["p99_ms"] < 20))
@@ -138,6 +147,17 @@ def print_table(line: dict[str, Any]) -> None:
             f"held {result['held']} (server says {result['server_reported']}),"
             f" {result['kib_per_connection']} KiB per connection,"
             f" ping p99 {result['ping_rtt'].get('p99_ms')} ms, failures {result['open_failures']}"
+        )
+    elif name == "login":
+        rows = [
+            [key, result[key].get("per_s", 0), *(result[key].get(lat, 0) for lat in LAT)]
+            for key in ("send_alone", "send_during_logins", "login")
+        ]
+        _table(["operation", "per s", *LAT], rows)
+        print(
+            f"server cpu {result['server_cpu_pct_alone']} % alone,"
+            f" {result['server_cpu_pct']} % with logins (runq {result['server_runq_wait_pct']} %);"
+            f" machine load {result['loadavg_1m']}"
         )
     elif name == "ai":
         print(f"status: {result['status']} (stand-in AI calls: {result['stub_calls']})")

@@ -114,6 +114,7 @@ class ServerSet:
             "REDIS_PREFIX": self.redis_prefix,
             "SECRET_KEY": f"bench-{self.run_id}-not-a-secret",
             "RATE_LIMIT_MESSAGES_PER_MINUTE": "0",
+            "DOCTOR_SIGNUP": "open",
             "AI_ENABLED": "false",
             "LOG_LEVEL": "WARNING",
         }

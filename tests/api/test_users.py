@@ -24,7 +24,9 @@ async def test_create_user_returns_the_user_and_a_working_token(client: httpx.As
         "created_at",
         "updated_at",
         "access_token",
+        "refresh_token",
         "token_type",
+        "expires_in",
     }
     assert body["user_id"].startswith("user_")
     assert (body["username"], body["user_role"], body["token_type"]) == (

@@ -210,6 +210,7 @@ def server_env(
             "SERVICE_API_KEY": SERVICE_KEY,
             "AI_ENABLED": "false",
             "RATE_LIMIT_MESSAGES_PER_MINUTE": "0",
+            "DOCTOR_SIGNUP": "open",
             "DATABASE_POOL_SIZE": "10",
             "DATABASE_MAX_OVERFLOW": "10",
             "LOG_LEVEL": "INFO",

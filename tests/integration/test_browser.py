@@ -144,6 +144,7 @@ class Server:
             "AI_ENABLED": "true",
             "AI_PROVIDER": "mock",
             "RATE_LIMIT_MESSAGES_PER_MINUTE": "0",
+            "DOCTOR_SIGNUP": "open",
             "LOG_FORMAT": "console",
             **settings,
         }

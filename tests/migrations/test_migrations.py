@@ -1,9 +1,9 @@
-"""The first revision builds the SPEC §3 schema, and downgrades cleanly, on every backend."""
+"""The revisions build the SPEC §3 and §10 schema, and downgrade cleanly, on every backend."""
 
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from app.config import Settings
@@ -11,7 +11,7 @@ from app.db.database import create_engine
 from tests.databases import backends, downgrade, fresh_database, migrate
 
 EXPECTED_INDEXES = {
-    "users": {"idx_users_user_id", "idx_users_user_role"},
+    "users": {"idx_users_user_id", "idx_users_user_role", "idx_users_login"},
     "groups": {"idx_groups_group_id", "idx_created_by"},
     "group_members": {
         "idx_group_members_group_id",
@@ -25,6 +25,13 @@ EXPECTED_INDEXES = {
         "idx_group_created",
     },
     "ai_interaction_records": {"idx_ai_interaction_records_group_id"},
+    "sessions": {"idx_sessions_session_id", "idx_sessions_user_id"},
+    "refresh_tokens": {"idx_refresh_tokens_token_hash", "idx_refresh_tokens_session_id"},
+    "invites": {"idx_invites_code", "idx_invites_group_id", "idx_invites_purpose"},
+    "password_reset_codes": {
+        "idx_password_reset_codes_code_hash",
+        "idx_password_reset_codes_user_id",
+    },
 }
 EXPECTED_UNIQUES = {
     "group_members": {"uk_group_user"},
@@ -65,9 +72,45 @@ async def test_upgrade_creates_schema_and_downgrade_removes_it(
             assert {"seq", "client_msg_id", "from_user_role"} <= schema["messages"]["columns"]
             assert {"ai_enabled", "last_seq"} <= schema["groups"]["columns"]
             assert "last_read_seq" in schema["group_members"]["columns"]
+            assert {"login", "password_hash"} <= schema["users"]["columns"]
+            assert {"last_used_at", "user_agent", "revoked_at"} <= schema["sessions"]["columns"]
 
             await downgrade(url)
             async with engine.connect() as connection:
                 assert await connection.run_sync(_schema) == {}
+        finally:
+            await engine.dispose()
+
+
+@pytest.mark.parametrize("backend", backends())
+async def test_accounts_revision_keeps_existing_users(backend: str, tmp_path: Path) -> None:
+    """0004 on a database with users: they keep working, without login or password; its
+    downgrade removes only what it added."""
+    async with fresh_database(backend, tmp_path) as url:
+        await migrate(url, "0003")
+        engine = create_engine(Settings(_env_file=None, database_url=url), url=url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text(
+                        "INSERT INTO users (user_id, username, user_role) "
+                        "VALUES ('user_old', 'Old', 'PATIENT')"
+                    )
+                )
+            await migrate(url)
+            async with engine.connect() as connection:
+                row = (
+                    await connection.execute(
+                        text("SELECT login, password_hash FROM users WHERE user_id = 'user_old'")
+                    )
+                ).one()
+            assert tuple(row) == (None, None)
+            await downgrade(url, "0003")
+            async with engine.connect() as connection:
+                schema = await connection.run_sync(_schema)
+                count = (await connection.execute(text("SELECT count(*) FROM users"))).scalar()
+            assert "sessions" not in schema and "invites" not in schema
+            assert "login" not in schema["users"]["columns"]
+            assert count == 1
         finally:
             await engine.dispose()

@@ -261,3 +261,36 @@ def test_envelopes_round_trip_and_refuse_garbage() -> None:
     ):
         with pytest.raises(ValueError, match="not an envelope"):
             Envelope.from_json(garbage)
+
+
+async def test_signals_reach_their_handler_and_never_a_socket() -> None:
+    recorder = Recorder()
+    fanout = Fanout(MemoryBroker(), recorder, MemberCache(_no_members))
+    received: list[tuple[str, ...]] = []
+    done = asyncio.Event()
+
+    async def handler(args: tuple[str, ...]) -> None:
+        received.append(args)
+        done.set()
+
+    fanout.on_signal("session_revoked", handler)
+    await fanout.start()
+    try:
+        fanout.signal("nobody_listens", ["x"])
+        fanout.signal("session_revoked", ["sess_a", "sess_b"])
+        async with asyncio.timeout(5):
+            await done.wait()
+        assert received == [("sess_a", "sess_b")]
+        assert recorder.deliveries == []
+    finally:
+        await fanout.stop()
+
+
+def test_a_signal_survives_the_wire() -> None:
+    envelope = Envelope(event="", signal="session_revoked", args=("sess_a",))
+    assert Envelope.from_json(envelope.to_json()) == envelope
+    assert Envelope.from_json(Envelope(event="{}").to_json()).signal is None
+
+
+async def _no_members(group_id: str) -> list[str]:
+    return []

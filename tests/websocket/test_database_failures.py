@@ -46,7 +46,7 @@ async def test_socket_opened_while_the_database_is_down_is_told_to_retry(
     )
     now = datetime.now(UTC)
     token = jwt.encode(
-        {"sub": "user_x", "iat": now, "exp": now + timedelta(minutes=5)},
+        {"sub": "user_x", "sid": "sess_x", "iat": now, "exp": now + timedelta(minutes=5)},
         down.jwt_secret,
         algorithm="HS256",
     )

@@ -166,10 +166,13 @@ class GroupService:
     ) -> GroupMemberResponse:
         """Add a user (group DOCTOR or service key); the role defaults to the user's system
         role. After commit: `member_joined`, then the SYSTEM message."""
-        join = MemberJoin(actor, group_id, body.user_id, body.user_role)
+        return await self.join(MemberJoin(actor, group_id, body.user_id, body.user_role))
+
+    async def join(self, join: MemberJoin) -> GroupMemberResponse:
+        """Apply a join (its admission decides who may) and describe the new membership."""
         await self.writer.append(join)
         user, member = join.joined
-        logger.info("user %s joined group %s as %s", user.user_id, group_id, member.user_role)
+        logger.info("user %s joined group %s as %s", user.user_id, join.group_id, member.user_role)
         return GroupMemberResponse(
             user_id=user.user_id,
             username=user.username,

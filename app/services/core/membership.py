@@ -4,15 +4,16 @@ and the membership row commit together, in a transaction of their own that locks
 `member_joined` / `member_left` (to the group and the user) precede the SYSTEM message.
 
 Rules (SPEC §4, §10): the group's DOCTOR members (or the service key) add and remove members,
-anyone may leave; the last DOCTOR member cannot leave or be removed except by the service key
-(409 LAST_DOCTOR); the group role AI_ASSISTANT is for the AI assistant only, and the assistant
-has no other group role (422 ROLE_MISMATCH). A SYSTEM message made with the service key is sent
-as the affected user.
+an invite admits whoever accepts it (the join's `Admission` decides), anyone may leave; the
+last DOCTOR member cannot leave or be removed except by the service key (409 LAST_DOCTOR); the
+group role AI_ASSISTANT is for the AI assistant only, and the assistant has no other group role
+(422 ROLE_MISMATCH). A SYSTEM message made with the service key is sent as the affected user.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,12 +41,43 @@ async def _role_of(members: GroupMemberRepository, group_id: str, user: User) ->
     return member.user_role if member is not None else user.user_role
 
 
+class Admission(Protocol):
+    """Who may bring a user into a group: checked, and recorded, inside the join's
+    transaction (under the group's lock)."""
+
+    async def authorize(self, session: AsyncSession, group_id: str, actor: Actor) -> None:
+        """Raise an AppError unless `actor` may add members to the group (404 for no group)."""
+
+    async def admitted(self, session: AsyncSession) -> None:
+        """Writes that belong with the join (an invite's use); may still refuse it."""
+
+
+class AdminAdds:
+    """The group's DOCTOR members, or the service key, add members (SPEC §4)."""
+
+    async def authorize(self, session: AsyncSession, group_id: str, actor: Actor) -> None:
+        await require_group_admin(
+            GroupRepository(session), GroupMemberRepository(session), group_id, actor
+        )
+
+    async def admitted(self, session: AsyncSession) -> None:
+        return None
+
+
 class MemberJoin(Append):
     exclusive = True
     invalidate_members = True
 
-    def __init__(self, actor: Actor, group_id: str, user_id: str, role: str | None) -> None:
+    def __init__(
+        self,
+        actor: Actor,
+        group_id: str,
+        user_id: str,
+        role: str | None,
+        admission: Admission | None = None,
+    ) -> None:
         self.actor = actor
+        self.admission: Admission = admission or AdminAdds()
         self.group_id = group_id
         self.user_id = user_id
         self.requested_role = role
@@ -67,7 +99,7 @@ class MemberJoin(Append):
     async def draft(self, session: AsyncSession, facts: BatchFacts) -> Draft:
         groups, members = GroupRepository(session), GroupMemberRepository(session)
         await groups.lock(self.group_id)
-        await require_group_admin(groups, members, self.group_id, self.actor)
+        await self.admission.authorize(session, self.group_id, self.actor)
         user = self.user = await require_user(UserRepository(session), self.user_id)
         if await members.get_member(self.group_id, user.user_id) is not None:
             raise Conflict("User is already a member of this group", code="ALREADY_MEMBER")
@@ -79,7 +111,7 @@ class MemberJoin(Append):
             )
         self.role = role
         sender = self.actor.user or user
-        if sender is user:
+        if sender.user_id == user.user_id:
             return Draft(user.user_id, role, MessageType.SYSTEM, f"{user.username} joined")
         return Draft(
             sender.user_id,
@@ -94,6 +126,7 @@ class MemberJoin(Append):
         self.member = await GroupMemberRepository(session).add_member(
             self.group_id, self.user_id, self.role, last_read_seq=message.seq
         )
+        await self.admission.admitted(session)
 
 
 class MemberLeave(Append):

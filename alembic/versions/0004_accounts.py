@@ -1,0 +1,144 @@
+"""accounts: login and password, sessions and refresh tokens, invites, password reset codes
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-01 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""64-bit primary keys (SPEC §14); SQLite's INTEGER PRIMARY KEY is already 64-bit (rowid)."""
+
+
+def _common() -> list[sa.Column[object]]:
+    return [
+        sa.Column("id", ID, autoincrement=True, nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
+    ]
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("login", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("password_hash", sa.String(length=255), nullable=True))
+        batch.create_index("idx_users_login", ["login"], unique=True)
+
+    op.create_table(
+        "sessions",
+        sa.Column("session_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("user_agent", sa.String(length=255), nullable=True),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        *_common(),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.user_id"],
+            name=op.f("fk_sessions_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
+    )
+    with op.batch_alter_table("sessions") as batch:
+        batch.create_index("idx_sessions_session_id", ["session_id"], unique=True)
+        batch.create_index("idx_sessions_user_id", ["user_id"], unique=False)
+
+    op.create_table(
+        "refresh_tokens",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("session_id", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        *_common(),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["sessions.session_id"],
+            name=op.f("fk_refresh_tokens_session_id_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_tokens")),
+    )
+    with op.batch_alter_table("refresh_tokens") as batch:
+        batch.create_index("idx_refresh_tokens_token_hash", ["token_hash"], unique=True)
+        batch.create_index("idx_refresh_tokens_session_id", ["session_id"], unique=False)
+
+    op.create_table(
+        "invites",
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("group_id", sa.String(length=64), nullable=True),
+        sa.Column("user_role", sa.String(length=16), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=True),
+        sa.Column("max_uses", sa.Integer(), nullable=False),
+        sa.Column("uses", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("purpose", sa.String(length=32), nullable=True),
+        *_common(),
+        sa.CheckConstraint("kind IN ('group', 'doctor')", name=op.f("ck_invites_kind")),
+        sa.CheckConstraint(
+            "user_role IN ('PATIENT', 'DOCTOR', 'AI_ASSISTANT')", name=op.f("ck_invites_user_role")
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.group_id"],
+            name=op.f("fk_invites_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invites")),
+    )
+    with op.batch_alter_table("invites") as batch:
+        batch.create_index("idx_invites_code", ["code"], unique=True)
+        batch.create_index("idx_invites_group_id", ["group_id"], unique=False)
+        batch.create_index("idx_invites_purpose", ["purpose"], unique=True)
+
+    op.create_table(
+        "password_reset_codes",
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        *_common(),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.user_id"],
+            name=op.f("fk_password_reset_codes_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_reset_codes")),
+    )
+    with op.batch_alter_table("password_reset_codes") as batch:
+        batch.create_index("idx_password_reset_codes_code_hash", ["code_hash"], unique=True)
+        batch.create_index("idx_password_reset_codes_user_id", ["user_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_table("password_reset_codes")
+    op.drop_table("invites")
+    op.drop_table("refresh_tokens")
+    op.drop_table("sessions")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_index("idx_users_login")
+        batch.drop_column("password_hash")
+        batch.drop_column("login")
