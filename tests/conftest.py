@@ -1,9 +1,9 @@
 """Shared fixtures: one migrated database per backend, settings, the app, an HTTP client, and a
 real uvicorn server on loopback for WebSocket tests.
 
-Every database test runs once per backend (`[sqlite]`, and `[postgres]` when
-IM_TEST_POSTGRES_URL is set). Tests commit for real (concurrency tests need real connections);
-isolation comes from emptying every table after each test.
+Every database test runs once per backend (`[sqlite]`, `[postgres]` when IM_TEST_POSTGRES_URL
+is set, `[mysql]` when IM_TEST_MYSQL_URL is set). Tests commit for real (concurrency tests need
+real connections); isolation comes from emptying every table after each test.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from app.db.database import create_engine
 from app.db.session import Database
 from app.main import create_app
 from app.websocket.handler import MAX_FRAME_BYTES
-from tests.databases import backends, fresh_database, migrate, truncate_all
+from tests.databases import BACKENDS, backends, fresh_database, migrate, truncate_all
 
 SERVICE_KEY = "test-service-key"
 
@@ -149,23 +149,27 @@ async def live_client(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClien
 def pytest_configure(config: pytest.Config) -> None:
     import os
 
-    from tests.databases import POSTGRES_URL, REDIS_URL
+    from tests.databases import MYSQL_URL, POSTGRES_URL, REDIS_URL
 
-    if os.environ.get("IM_TEST_REQUIRE_SERVICES") and not (POSTGRES_URL and REDIS_URL):
-        raise pytest.UsageError(
-            "IM_TEST_REQUIRE_SERVICES is set but IM_TEST_POSTGRES_URL / IM_TEST_REDIS_URL are not"
-        )
+    required = {
+        "IM_TEST_POSTGRES_URL": POSTGRES_URL,
+        "IM_TEST_MYSQL_URL": MYSQL_URL,
+        "IM_TEST_REDIS_URL": REDIS_URL,
+    }
+    missing = [name for name, value in required.items() if not value]
+    if os.environ.get("IM_TEST_REQUIRE_SERVICES") and missing:
+        raise pytest.UsageError(f"IM_TEST_REQUIRE_SERVICES is set but not {', '.join(missing)}")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say how many database tests ran on each backend, so a run shows both halves."""
+    """Say how many database tests ran on each backend, so a run shows every backend's share."""
     counts: dict[str, int] = {}
     for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
         "failed", []
     ):
         if report.when != "call":
             continue
-        for backend in ("sqlite", "postgres"):
+        for backend in BACKENDS:
             if f"[{backend}" in report.nodeid:
                 counts[backend] = counts.get(backend, 0) + 1
     if counts:

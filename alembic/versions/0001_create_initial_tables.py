@@ -1,5 +1,8 @@
 """create initial tables
 
+On MySQL/MariaDB every table is InnoDB, utf8mb4 with a binary collation (`table_options`), and
+timestamps are DATETIME(6): whole seconds would tie and misorder `created_at`.
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-22 05:56:02.338522
@@ -9,11 +12,32 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
+
+from app.db.database import table_options
 
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+UTC_DATETIME = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql")
+
+
+def _now() -> sa.TextClause | sa.sql.functions.Function[object]:
+    """`CURRENT_TIMESTAMP`; MySQL wants the column's precision repeated in its default."""
+    if op.get_context().dialect.name == "mysql":
+        return sa.text("CURRENT_TIMESTAMP(6)")
+    return sa.func.current_timestamp()
+
+
+def _pk(table: str) -> str | None:
+    """`pk_<table>`; MySQL names every primary key PRIMARY (and warns about any other name)."""
+    return None if op.get_context().dialect.name == "mysql" else op.f(f"pk_{table}")
+
+
+def _options() -> dict[str, str]:
+    return table_options(op.get_context().dialect)
 
 
 def upgrade() -> None:
@@ -26,20 +50,21 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column(
             "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
+            UTC_DATETIME,
+            server_default=_now(),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
+            UTC_DATETIME,
+            server_default=_now(),
             nullable=False,
         ),
         sa.CheckConstraint(
             "user_role IN ('PATIENT', 'DOCTOR', 'AI_ASSISTANT')", name=op.f("ck_users_user_role")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.PrimaryKeyConstraint("id", name=_pk("users")),
+        **_options(),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index("idx_users_user_id", ["user_id"], unique=True)
@@ -56,20 +81,21 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column(
             "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
+            UTC_DATETIME,
+            server_default=_now(),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
+            UTC_DATETIME,
+            server_default=_now(),
             nullable=False,
         ),
         sa.ForeignKeyConstraint(
             ["created_by"], ["users.user_id"], name=op.f("fk_groups_created_by_users")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_groups")),
+        sa.PrimaryKeyConstraint("id", name=_pk("groups")),
+        **_options(),
     )
     with op.batch_alter_table("groups", schema=None) as batch_op:
         batch_op.create_index("idx_created_by", ["created_by"], unique=False)
@@ -80,19 +106,19 @@ def upgrade() -> None:
         sa.Column("group_id", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.String(length=64), nullable=False),
         sa.Column("user_role", sa.String(length=16), nullable=False),
-        sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("joined_at", UTC_DATETIME, nullable=False),
         sa.Column("last_read_seq", sa.Integer(), server_default="0", nullable=False),
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column(
             "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
+            UTC_DATETIME,
+            server_default=_now(),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
+            UTC_DATETIME,
+            server_default=_now(),
             nullable=False,
         ),
         sa.CheckConstraint(
@@ -108,8 +134,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.user_id"], name=op.f("fk_group_members_user_id_users")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_group_members")),
+        sa.PrimaryKeyConstraint("id", name=_pk("group_members")),
         sa.UniqueConstraint("group_id", "user_id", name="uk_group_user"),
+        **_options(),
     )
     with op.batch_alter_table("group_members", schema=None) as batch_op:
         batch_op.create_index("idx_group_members_group_id", ["group_id"], unique=False)
@@ -129,14 +156,14 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column(
             "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
+            UTC_DATETIME,
+            server_default=_now(),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
+            UTC_DATETIME,
+            server_default=_now(),
             nullable=False,
         ),
         sa.CheckConstraint(
@@ -153,9 +180,10 @@ def upgrade() -> None:
             name=op.f("fk_messages_group_id_groups"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
+        sa.PrimaryKeyConstraint("id", name=_pk("messages")),
         sa.UniqueConstraint("from_user_id", "client_msg_id", name="uk_sender_client_msg"),
         sa.UniqueConstraint("group_id", "seq", name="uk_group_seq"),
+        **_options(),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index("idx_created_at", ["created_at"], unique=False)
@@ -180,14 +208,14 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column(
             "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
+            UTC_DATETIME,
+            server_default=_now(),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
+            UTC_DATETIME,
+            server_default=_now(),
             nullable=False,
         ),
         sa.CheckConstraint(
@@ -206,7 +234,8 @@ def upgrade() -> None:
             name=op.f("fk_ai_interaction_records_user_message_id_messages"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ai_interaction_records")),
+        sa.PrimaryKeyConstraint("id", name=_pk("ai_interaction_records")),
+        **_options(),
     )
     with op.batch_alter_table("ai_interaction_records", schema=None) as batch_op:
         batch_op.create_index("idx_ai_interaction_records_group_id", ["group_id"], unique=False)
@@ -215,34 +244,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
-    with op.batch_alter_table("ai_interaction_records", schema=None) as batch_op:
-        batch_op.drop_index("idx_ai_interaction_records_status")
-        batch_op.drop_index("idx_ai_interaction_records_record_id")
-        batch_op.drop_index("idx_ai_interaction_records_group_id")
-
-    op.drop_table("ai_interaction_records")
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index("idx_messages_message_id")
-        batch_op.drop_index("idx_messages_group_id")
-        batch_op.drop_index("idx_group_created")
-        batch_op.drop_index("idx_from_user_id")
-        batch_op.drop_index("idx_created_at")
-
-    op.drop_table("messages")
-    with op.batch_alter_table("group_members", schema=None) as batch_op:
-        batch_op.drop_index("idx_group_members_user_role")
-        batch_op.drop_index("idx_group_members_user_id")
-        batch_op.drop_index("idx_group_members_group_id")
-
-    op.drop_table("group_members")
-    with op.batch_alter_table("groups", schema=None) as batch_op:
-        batch_op.drop_index("idx_groups_group_id")
-        batch_op.drop_index("idx_created_by")
-
-    op.drop_table("groups")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_index("idx_users_user_role")
-        batch_op.drop_index("idx_users_user_id")
-
-    op.drop_table("users")
+    # Dropping a table drops its indexes; MySQL refuses to drop an index a foreign key needs.
+    for table in ("ai_interaction_records", "messages", "group_members", "groups", "users"):
+        op.drop_table(table)

@@ -84,16 +84,30 @@ class AIInteractionRepository:
             .where(unfinished)
             .order_by(AIInteractionRecord.id)
             .limit(limit)
-            .scalar_subquery()
         )
-        result = await self.session.execute(
+        requeue = (
             update(AIInteractionRecord)
-            .where(AIInteractionRecord.id.in_(candidates), unfinished)
             .values(status=AIStatus.PENDING, updated_at=utcnow())
-            .returning(AIInteractionRecord.record_id)
             .execution_options(synchronize_session=False)
         )
-        return list(result.scalars())
+        if self.session.get_bind().dialect.update_returning:
+            result = await self.session.execute(
+                requeue.where(
+                    AIInteractionRecord.id.in_(candidates.scalar_subquery()), unfinished
+                ).returning(AIInteractionRecord.record_id)
+            )
+            return list(result.scalars())
+        # MySQL/MariaDB: no UPDATE … RETURNING (nor a LIMIT subquery on the updated table).
+        # Lock the candidates, skipping rows another sweeper holds; they stay ours until commit.
+        locked = await self.session.execute(
+            candidates.add_columns(AIInteractionRecord.record_id).with_for_update(skip_locked=True)
+        )
+        rows = locked.all()
+        if rows:
+            await self.session.execute(
+                requeue.where(AIInteractionRecord.id.in_([row_id for row_id, _ in rows]))
+            )
+        return [record_id for _, record_id in rows]
 
     async def set_request(self, record_id: str, request_content: str) -> None:
         await self._finish(record_id, request_content=request_content)
