@@ -161,17 +161,32 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"IM_TEST_REQUIRE_SERVICES is set but not {', '.join(missing)}")
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+BACKEND_OF_TEST = pytest.StashKey[dict[str, str]]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Remember which backend each database test runs on (its parameter naming one)."""
+    backend_of: dict[str, str] = {}
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        backend = next((v for v in params.values() if isinstance(v, str) and v in BACKENDS), None)
+        if backend is not None:
+            backend_of[item.nodeid] = backend
+    config.stash[BACKEND_OF_TEST] = backend_of
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     """Say how many database tests ran on each backend, so a run shows every backend's share."""
+    backend_of = config.stash.get(BACKEND_OF_TEST, {})
     counts: dict[str, int] = {}
     for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
         "failed", []
     ):
-        if report.when != "call":
-            continue
-        for backend in BACKENDS:
-            if f"[{backend}" in report.nodeid:
-                counts[backend] = counts.get(backend, 0) + 1
+        backend = backend_of.get(report.nodeid)
+        if report.when == "call" and backend is not None:
+            counts[backend] = counts.get(backend, 0) + 1
     if counts:
         line = ", ".join(f"{count} on {backend}" for backend, count in sorted(counts.items()))
         terminalreporter.write_line(f"database tests: {line}")
