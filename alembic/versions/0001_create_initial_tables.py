@@ -1,7 +1,8 @@
 """create initial tables
 
-On MySQL/MariaDB every table is InnoDB, utf8mb4 with a binary collation (`table_options`), and
-timestamps are DATETIME(6): whole seconds would tie and misorder `created_at`.
+On MySQL/MariaDB every table is InnoDB, utf8mb4 with a binary collation (`table_options`),
+timestamps are DATETIME(6) (whole seconds would tie and misorder `created_at`) and long texts
+MEDIUMTEXT.
 
 Revision ID: 0001
 Revises:
@@ -21,6 +22,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+LONG_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql")  # TEXT: 64 KiB on MySQL
 UTC_DATETIME = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql")
 
 
@@ -74,7 +76,7 @@ def upgrade() -> None:
         "groups",
         sa.Column("group_id", sa.String(length=64), nullable=False),
         sa.Column("group_name", sa.String(length=100), nullable=False),
-        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("description", LONG_TEXT, nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=False),
         sa.Column("ai_enabled", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("last_seq", sa.Integer(), server_default="0", nullable=False),
@@ -151,7 +153,7 @@ def upgrade() -> None:
         sa.Column("from_user_id", sa.String(length=64), nullable=False),
         sa.Column("from_user_role", sa.String(length=16), nullable=False),
         sa.Column("msg_type", sa.String(length=16), nullable=False),
-        sa.Column("msg_content", sa.Text(), nullable=False),
+        sa.Column("msg_content", LONG_TEXT, nullable=False),
         sa.Column("client_msg_id", sa.String(length=64), nullable=True),
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column(
@@ -199,12 +201,12 @@ def upgrade() -> None:
         sa.Column("user_message_id", sa.String(length=64), nullable=False),
         sa.Column("ai_message_id", sa.String(length=64), nullable=True),
         sa.Column("ai_service_url", sa.String(length=500), nullable=False),
-        sa.Column("request_content", sa.Text(), nullable=False),
-        sa.Column("response_content", sa.Text(), nullable=True),
+        sa.Column("request_content", LONG_TEXT, nullable=False),
+        sa.Column("response_content", LONG_TEXT, nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("duration_ms", sa.Integer(), nullable=True),
-        sa.Column("error_message", sa.Text(), nullable=True),
+        sa.Column("error_message", LONG_TEXT, nullable=True),
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column(
             "created_at",

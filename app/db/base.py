@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -29,6 +29,10 @@ def utcnow() -> datetime:
 
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
 """64-bit primary keys: BIGINT, and on SQLite `INTEGER PRIMARY KEY` (its 64-bit rowid)."""
+
+LONG_TEXT = Text().with_variant(mysql.MEDIUMTEXT(), "mysql")
+"""Unbounded text as on PostgreSQL and SQLite: MySQL's TEXT stops at 64 KiB, which a long AI
+reply of 4-byte characters exceeds; MEDIUMTEXT holds 16 MiB."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):

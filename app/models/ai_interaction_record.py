@@ -1,10 +1,10 @@
 """The `ai_interaction_records` table: one row per AI request, written in the send transaction
 (the outbox) and completed by the AI worker."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import BaseModel
+from app.db.base import LONG_TEXT, BaseModel
 from app.models.enums import AIStatus, check_in
 
 
@@ -26,9 +26,9 @@ class AIInteractionRecord(BaseModel):
     )
     ai_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     ai_service_url: Mapped[str] = mapped_column(String(500), nullable=False, default="")
-    request_content: Mapped[str] = mapped_column(Text, nullable=False)
-    response_content: Mapped[str | None] = mapped_column(Text, nullable=True)
+    request_content: Mapped[str] = mapped_column(LONG_TEXT, nullable=False)
+    response_content: Mapped[str | None] = mapped_column(LONG_TEXT, nullable=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_message: Mapped[str | None] = mapped_column(LONG_TEXT, nullable=True)
