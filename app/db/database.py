@@ -40,6 +40,12 @@ MYSQL_CHECK_VIOLATIONS = frozenset({3819, 4025})
 IntegrityError."""
 MYSQL_CONNECT_TIMEOUT_SECONDS = 10
 MYSQL_READ_TIMEOUT_SECONDS = 30
+MYSQL_LOCK_WAIT_TIMEOUT_SECONDS = 20
+"""Below the read timeout: a statement stuck behind a lock fails cleanly (error 1205, the
+connection stays usable) before the client gives up on the connection."""
+MYSQL_SESSION_SETUP = (
+    f"SET time_zone = '+00:00', innodb_lock_wait_timeout = {MYSQL_LOCK_WAIT_TIMEOUT_SECONDS}"
+)
 
 
 def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
@@ -104,7 +110,8 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 def _mysql_engine(settings: Settings, url: str) -> AsyncEngine:
     """MySQL 8.0+ / MariaDB 10.11+ through asyncmy: utf8mb4 on the wire, UTC session time
     zone (so `CURRENT_TIMESTAMP` defaults are UTC like every stored timestamp), READ COMMITTED,
-    and connections checked before use and recycled before the server drops them."""
+    bounded lock waits, and connections checked before use and recycled before the server
+    drops them."""
     engine = create_async_engine(
         with_mysql_charset(url),
         hide_parameters=True,
@@ -117,7 +124,7 @@ def _mysql_engine(settings: Settings, url: str) -> AsyncEngine:
         connect_args={
             "connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS,
             "read_timeout": MYSQL_READ_TIMEOUT_SECONDS,
-            "init_command": "SET time_zone = '+00:00'",
+            "init_command": MYSQL_SESSION_SETUP,
         },
     )
     event.listen(engine.sync_engine, "handle_error", _check_violation_is_integrity_error)

@@ -35,12 +35,12 @@ async def test_connections_are_set_up_per_backend(db: Database) -> None:
         "sqlite": "SELECT * FROM pragma_foreign_keys, pragma_journal_mode",
         "postgresql": "SELECT current_setting('client_encoding')",
         "mysql": "SELECT @@session.time_zone, @@character_set_client, "
-        "@@character_set_connection, @@character_set_results",
+        "@@character_set_connection, @@character_set_results, @@innodb_lock_wait_timeout",
     }
     expected = {
         "sqlite": (1, "wal"),
         "postgresql": ("UTF8",),
-        "mysql": ("+00:00", "utf8mb4", "utf8mb4", "utf8mb4"),
+        "mysql": ("+00:00", "utf8mb4", "utf8mb4", "utf8mb4", 20),
     }
     async with db.reader() as conn:
         name = conn.dialect.name
