@@ -28,10 +28,13 @@ PostgreSQL, so the three backends share one set of visibility rules:
 - no gap or next-key locks on range scans (the AI sweeper's scan of `status`/`updated_at`),
   so a scan never blocks the inserts of concurrent sends or deadlocks with them.
 
-Correctness never rests on the isolation level: the group row's lock (`SELECT … FOR UPDATE`,
-taken in group_id order) orders a group's seqs and serialises the sends of one group, and the
-unique keys settle idempotency races (IntegrityError, then the original is read back). With
-binary logging, READ COMMITTED needs `binlog_format` ROW or MIXED (the servers' defaults).
+Correctness never rests on the isolation level: the group row's lock (`SELECT … FOR UPDATE`)
+orders a group's seqs and serialises the sends of one group, and the unique keys settle
+idempotency races (IntegrityError, then the original is read back in a new transaction).
+Deadlocks are avoided by ordering rather than retried: a write transaction takes its group
+rows in group_id order before it inserts anything, and every path that touches an AI record
+locks the group first. With binary logging, READ COMMITTED needs `binlog_format` ROW or MIXED
+(the servers' defaults).
 """
 MYSQL_POOL_RECYCLE_SECONDS = 1800
 """Below the server's and any proxy's idle timeout (`wait_timeout`, 8 h by default)."""
