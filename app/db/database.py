@@ -32,9 +32,9 @@ Correctness never rests on the isolation level: the group row's lock (`SELECT â€
 orders a group's seqs and serialises the sends of one group, and the unique keys settle
 idempotency races (IntegrityError, then the original is read back in a new transaction).
 Deadlocks are avoided by ordering rather than retried: a write transaction takes its group
-rows in group_id order before it inserts anything, and every path that touches an AI record
-locks the group first. With binary logging, READ COMMITTED needs `binlog_format` ROW or MIXED
-(the servers' defaults).
+rows in group_id order before it inserts anything, and a transaction that writes both a group
+and an AI record locks the group first. With binary logging, READ COMMITTED needs `binlog_format`
+ROW or MIXED (the servers' defaults).
 """
 MYSQL_POOL_RECYCLE_SECONDS = 1800
 """Below the server's and any proxy's idle timeout (`wait_timeout`, 8 h by default)."""
