@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Dialect, ExceptionContext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolResetState, StaticPool
 
 from app.config import MYSQL_CHARSET, MYSQL_SCHEME, Settings, with_mysql_charset
 
@@ -123,6 +123,7 @@ def _mysql_engine(settings: Settings, url: str) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=MYSQL_POOL_RECYCLE_SECONDS,
         pool_timeout=10,
+        pool_reset_on_return=None,  # _rollback_if_in_transaction does it, when needed
         isolation_level=MYSQL_ISOLATION_LEVEL,
         connect_args={
             "connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS,
@@ -131,7 +132,19 @@ def _mysql_engine(settings: Settings, url: str) -> AsyncEngine:
         },
     )
     event.listen(engine.sync_engine, "handle_error", _check_violation_is_integrity_error)
+    event.listen(engine.sync_engine, "reset", _rollback_if_in_transaction)
     return engine
+
+
+def _rollback_if_in_transaction(
+    dbapi_connection: Any, _record: Any, reset_state: PoolResetState
+) -> None:
+    """Reset on return without a wasted round trip: the pool's default ROLLBACK follows every
+    committed transaction too, while MySQL's own status flags say whether one is open."""
+    if reset_state.terminate_only or not reset_state.asyncio_safe:
+        return
+    if dbapi_connection.driver_connection.get_transaction_status():
+        dbapi_connection.rollback()
 
 
 def _check_violation_is_integrity_error(context: ExceptionContext) -> IntegrityError | None:

@@ -1,11 +1,14 @@
 """How each backend's connections are set up (app/db/database.py): UTC server-side timestamps
 everywhere, READ COMMITTED on both servers, utf8mb4 on the wire to MySQL/MariaDB."""
 
+import itertools
 from datetime import timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 
+from app.config import Settings
 from app.db.base import utcnow
+from app.db.database import create_engine
 from app.db.session import Database
 from app.models import User
 
@@ -48,3 +51,44 @@ async def test_connections_are_set_up_per_backend(db: Database) -> None:
         if name != "sqlite":
             assert await conn.get_isolation_level() == "READ COMMITTED"
     assert tuple(row) == expected[name]
+
+
+def _leave_a_transaction_open(sync_conn: Connection) -> None:
+    """Write through the driver behind SQLAlchemy's back, and never commit."""
+    cursor = sync_conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if sync_conn.dialect.name == "sqlite":  # its driver runs in autocommit mode (database.py)
+        cursor.execute("BEGIN")
+    cursor.execute(
+        "INSERT INTO users (user_id, username, user_role) VALUES ('user_open', 'x', 'PATIENT')"
+    )
+
+
+async def test_a_connection_returns_to_the_pool_without_an_open_transaction(
+    settings: Settings,
+) -> None:
+    """The pool resets what a connection leaves open; on MySQL it skips the ROLLBACK round
+    trip after a commit (the server's status flags say nothing is open)."""
+    db = Database(create_engine(settings.model_copy(update={"database_pool_size": 1})))
+    try:
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_leave_a_transaction_open)
+        async with db.read() as session:
+            found = await session.execute(select(User.id).where(User.user_id == "user_open"))
+            assert found.first() is None
+        if db.engine.dialect.name == "mysql":
+            rollbacks = [await _session_rollbacks(db)]
+            for _ in range(3):
+                async with db.write() as session, session.begin():
+                    await session.execute(text("SELECT 1"))
+                rollbacks.append(await _session_rollbacks(db))
+            # Each status read ends with its own ROLLBACK (closing its connection's
+            # transaction), and nothing follows a commit.
+            assert [b - a for a, b in itertools.pairwise(rollbacks)] == [1, 1, 1]
+    finally:
+        await db.dispose()
+
+
+async def _session_rollbacks(db: Database) -> int:
+    async with db.reader() as conn:
+        row = (await conn.execute(text("SHOW SESSION STATUS LIKE 'Com_rollback'"))).one()
+    return int(row[1])
