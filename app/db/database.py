@@ -47,8 +47,11 @@ MYSQL_LOCK_WAIT_TIMEOUT_SECONDS = 20
 """Below the read timeout: a statement stuck behind a lock fails cleanly (error 1205, the
 connection stays usable) before the client gives up on the connection."""
 MYSQL_SESSION_SETUP = (
-    f"SET time_zone = '+00:00', innodb_lock_wait_timeout = {MYSQL_LOCK_WAIT_TIMEOUT_SECONDS}"
+    "SET time_zone = '+00:00', sql_mode = 'TRADITIONAL', "
+    f"innodb_lock_wait_timeout = {MYSQL_LOCK_WAIT_TIMEOUT_SECONDS}"
 )
+"""Per connection: UTC, strict mode whatever the server's configuration (a value that does not
+fit is an error, as on PostgreSQL, never silently cut), bounded lock waits."""
 
 
 def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:

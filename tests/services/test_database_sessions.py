@@ -33,17 +33,18 @@ async def test_server_side_default_timestamps_are_utc_with_microseconds(db: Data
 
 async def test_connections_are_set_up_per_backend(db: Database) -> None:
     """SQLite: foreign keys and WAL. The servers: READ COMMITTED and UTF-8 (utf8mb4 on MySQL,
-    whose `utf8` holds 3 bytes), and MySQL's session clock in UTC."""
+    whose `utf8` holds 3 bytes); MySQL's session clock in UTC and strict mode."""
     queries = {
         "sqlite": "SELECT * FROM pragma_foreign_keys, pragma_journal_mode",
         "postgresql": "SELECT current_setting('client_encoding')",
         "mysql": "SELECT @@session.time_zone, @@character_set_client, "
-        "@@character_set_connection, @@character_set_results, @@innodb_lock_wait_timeout",
+        "@@character_set_connection, @@character_set_results, @@innodb_lock_wait_timeout, "
+        "FIND_IN_SET('STRICT_ALL_TABLES', @@sql_mode) > 0",
     }
     expected = {
         "sqlite": (1, "wal"),
         "postgresql": ("UTF8",),
-        "mysql": ("+00:00", "utf8mb4", "utf8mb4", "utf8mb4", 20),
+        "mysql": ("+00:00", "utf8mb4", "utf8mb4", "utf8mb4", 20, 1),
     }
     async with db.reader() as conn:
         name = conn.dialect.name
