@@ -11,6 +11,7 @@ from contextlib import suppress
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import (
     AliasChoices,
@@ -26,6 +27,9 @@ APP_VERSION = "0.1.0"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 DEFAULT_DATA_DIR = Path("data")
 MIN_SECRET_LENGTH = 16
+MYSQL_SCHEME = "mysql+asyncmy://"
+MYSQL_CHARSET = "utf8mb4"
+DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://", MYSQL_SCHEME)
 
 logger = logging.getLogger(__name__)
 
@@ -146,8 +150,10 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        if not value.startswith(DATABASE_SCHEMES):
+            raise ValueError(f"must start with {', '.join(DATABASE_SCHEMES)}")
+        if value.startswith(MYSQL_SCHEME):
+            return with_mysql_charset(value)
         return value
 
     @field_validator("broker_url", "redis_url")
@@ -190,7 +196,7 @@ class Settings(BaseSettings):
 
     @property
     def sqlite_path(self) -> Path | None:
-        """The SQLite database file, or None for PostgreSQL and in-memory SQLite."""
+        """The SQLite database file, or None for other databases and in-memory SQLite."""
         if not self.is_sqlite:
             return None
         path = self.database_url.split(":///", 1)[1].split("?", 1)[0]
@@ -244,6 +250,22 @@ def warn_about_settings(settings: Settings) -> list[str]:
     for warning in warnings:
         logger.warning("%s", warning)
     return warnings
+
+
+def with_mysql_charset(url: str) -> str:
+    """A MySQL URL that talks utf8mb4 (emoji, every CJK character): `charset=utf8mb4` is added
+    when missing; any other charset is refused, since MySQL's `utf8` holds only 3 bytes."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    charsets = {value.lower() for key, value in query if key.lower() == "charset"}
+    if not charsets:
+        query.append(("charset", MYSQL_CHARSET))
+    elif charsets != {MYSQL_CHARSET}:
+        raise ValueError(
+            f"DATABASE_URL: a MySQL URL must use charset={MYSQL_CHARSET} "
+            f"(got charset={','.join(sorted(charsets))}); leave it out to get {MYSQL_CHARSET}"
+        )
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 @lru_cache

@@ -82,18 +82,21 @@ class UpstreamUnavailable(AppError):
 DATABASE_ERRORS = (DBAPIError, PoolTimeout, ConnectionError)
 """What the database layer raises: mapped by `as_app_error` to 422, 503 or (a fault) nothing."""
 
-_CONNECTION_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
-"""PostgreSQL: admin/crash shutdown, cannot connect now, too many connections (and class 08)."""
+_CONNECTION_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "40P01", "40001"})
+"""PostgreSQL: admin/crash shutdown, cannot connect now, too many connections, a deadlock, a
+serialization failure (and class 08, connection exceptions)."""
 _CONNECTION_SQLITE_ERRORS = frozenset(
     {"SQLITE_CANTOPEN", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_FULL"}
 )
-_CONNECTION_MYSQL_ERRORS = frozenset({1040, 1053, 2002, 2003, 2006, 2013})
-"""Too many connections, shutdown in progress, can't connect, gone away, lost connection."""
+_CONNECTION_MYSQL_ERRORS = frozenset({1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013})
+"""Too many connections, shutdown in progress, lock wait timeout, deadlock, can't connect, gone
+away, lost connection."""
 
 
-def is_connection_failure(exc: BaseException) -> bool:
-    """The database cannot be reached or cannot take the work now (worth a retry later), as
-    opposed to a fault in the statement or the code."""
+def is_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached or cannot take the work now (a lost connection, too many
+    clients, a deadlock or lock timeout: worth a retry later), as opposed to a fault in the
+    statement or the code."""
     if isinstance(exc, InterfaceError | PoolTimeout | ConnectionError):
         return True
     if not isinstance(exc, DBAPIError):
@@ -122,7 +125,7 @@ def as_app_error(exc: BaseException) -> AppError | None:
         return InvalidInput(
             "A value is out of range or has invalid characters", code="INVALID_VALUE"
         )
-    if is_connection_failure(exc):
+    if is_unavailable(exc):
         return UpstreamUnavailable(
             "The database is unavailable; retry shortly", code="DATABASE_UNAVAILABLE"
         )

@@ -67,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workload", help=f"comma-separated: {', '.join(WORKLOADS)}")
     parser.add_argument("--preset", choices=sorted(PRESETS))
-    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--db", choices=("sqlite", "postgres", "mysql"), default="sqlite")
     parser.add_argument("--procs", type=int, choices=(1, 2), default=1)
     parser.add_argument("--duration", type=float, help="measured seconds (send, paced, history)")
     parser.add_argument("--warmup", type=float, default=2.0)

@@ -1,9 +1,9 @@
 """Shared fixtures: one migrated database per backend, settings, the app, an HTTP client, and a
 real uvicorn server on loopback for WebSocket tests.
 
-Every database test runs once per backend (`[sqlite]`, and `[postgres]` when
-IM_TEST_POSTGRES_URL is set). Tests commit for real (concurrency tests need real connections);
-isolation comes from emptying every table after each test.
+Every database test runs once per backend (`[sqlite]`, `[postgres]` when IM_TEST_POSTGRES_URL
+is set, `[mysql]` when IM_TEST_MYSQL_URL is set). Tests commit for real (concurrency tests need
+real connections); isolation comes from emptying every table after each test.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from app.db.database import create_engine
 from app.db.session import Database
 from app.main import create_app
 from app.websocket.session import MAX_FRAME_BYTES
-from tests.databases import backends, fresh_database, migrate, truncate_all
+from tests.databases import BACKENDS, backends, fresh_database, migrate, truncate_all
 
 SERVICE_KEY = "test-service-key"
 
@@ -151,25 +151,44 @@ async def live_client(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClien
 def pytest_configure(config: pytest.Config) -> None:
     import os
 
-    from tests.databases import POSTGRES_URL, REDIS_URL
+    from tests.databases import MYSQL_URL, POSTGRES_URL, REDIS_URL
 
-    if os.environ.get("IM_TEST_REQUIRE_SERVICES") and not (POSTGRES_URL and REDIS_URL):
-        raise pytest.UsageError(
-            "IM_TEST_REQUIRE_SERVICES is set but IM_TEST_POSTGRES_URL / IM_TEST_REDIS_URL are not"
-        )
+    required = {
+        "IM_TEST_POSTGRES_URL": POSTGRES_URL,
+        "IM_TEST_MYSQL_URL": MYSQL_URL,
+        "IM_TEST_REDIS_URL": REDIS_URL,
+    }
+    missing = [name for name, value in required.items() if not value]
+    if os.environ.get("IM_TEST_REQUIRE_SERVICES") and missing:
+        raise pytest.UsageError(f"IM_TEST_REQUIRE_SERVICES is set but not {', '.join(missing)}")
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say how many database tests ran on each backend, so a run shows both halves."""
+BACKEND_OF_TEST = pytest.StashKey[dict[str, str]]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Remember which backend each database test runs on (its parameter naming one)."""
+    backend_of: dict[str, str] = {}
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        backend = next((v for v in params.values() if isinstance(v, str) and v in BACKENDS), None)
+        if backend is not None:
+            backend_of[item.nodeid] = backend
+    config.stash[BACKEND_OF_TEST] = backend_of
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Say how many database tests ran on each backend, so a run shows every backend's share."""
+    backend_of = config.stash.get(BACKEND_OF_TEST, {})
     counts: dict[str, int] = {}
     for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
         "failed", []
     ):
-        if report.when != "call":
-            continue
-        for backend in ("sqlite", "postgres"):
-            if f"[{backend}" in report.nodeid:
-                counts[backend] = counts.get(backend, 0) + 1
+        backend = backend_of.get(report.nodeid)
+        if report.when == "call" and backend is not None:
+            counts[backend] = counts.get(backend, 0) + 1
     if counts:
         line = ", ".join(f"{count} on {backend}" for backend, count in sorted(counts.items()))
         terminalreporter.write_line(f"database tests: {line}")

@@ -1,4 +1,5 @@
-"""Throwaway test databases: a SQLite file, or a fresh PostgreSQL database per test session.
+"""Throwaway test databases: a SQLite file, or a fresh PostgreSQL or MySQL/MariaDB database
+per test session.
 
 Each is migrated with `alembic upgrade head`, so the suite also proves the migrations.
 """
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncmy
 import asyncpg
 from alembic import command
 from alembic.config import Config
@@ -32,12 +34,16 @@ TABLES = (
     "users",
 )
 POSTGRES_URL = os.environ.get("IM_TEST_POSTGRES_URL", "")
+MYSQL_URL = os.environ.get("IM_TEST_MYSQL_URL", "")
 REDIS_URL = os.environ.get("IM_TEST_REDIS_URL", "")
+BACKENDS = ("sqlite", "postgres", "mysql")
 
 
 def backends() -> list[str]:
-    """SQLite always; PostgreSQL too when IM_TEST_POSTGRES_URL is set (CI sets it)."""
-    return ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+    """SQLite always; PostgreSQL and MySQL/MariaDB too when IM_TEST_POSTGRES_URL and
+    IM_TEST_MYSQL_URL are set (CI sets both)."""
+    servers = {"postgres": POSTGRES_URL, "mysql": MYSQL_URL}
+    return [backend for backend in BACKENDS if servers.get(backend, "sqlite")]
 
 
 def alembic_config(url: str) -> Config:
@@ -66,8 +72,12 @@ async def fresh_database(backend: str, workdir: Path) -> AsyncIterator[str]:
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{workdir / f'im-{secrets.token_hex(4)}.db'}"
         return
-    base = make_url(POSTGRES_URL)
     name = f"im_test_{os.getpid()}_{secrets.token_hex(3)}"
+    if backend == "mysql":
+        async with fresh_mysql_database(name) as url:
+            yield url
+        return
+    base = make_url(POSTGRES_URL)
     admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -75,6 +85,28 @@ async def fresh_database(backend: str, workdir: Path) -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@asynccontextmanager
+async def fresh_mysql_database(name: str) -> AsyncIterator[str]:
+    """A database whose defaults are deliberately wrong (latin1): the migrations must make
+    every table utf8mb4 with a binary collation themselves, whatever an operator created."""
+    base = make_url(MYSQL_URL)
+    admin = await asyncmy.connect(
+        host=base.host or "127.0.0.1",
+        port=base.port or 3306,
+        user=base.username or "root",
+        password=base.password or "",
+        autocommit=True,
+    )
+    try:
+        async with admin.cursor() as cursor:
+            await cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET latin1")
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.cursor() as cursor:
+            await cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        await admin.ensure_closed()
 
 
 async def truncate_all(engine: AsyncEngine) -> None:

@@ -212,3 +212,43 @@ def test_json_log_records_carry_module_function_and_line() -> None:
     assert isinstance(line["line"], int) and line["line"] > 0
     assert {"time", "level", "name", "request_id"} <= line.keys()
     assert "funcName" not in line and "lineno" not in line
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql+asyncmy://im:pw@db:3306/im", "mysql+asyncmy://im:pw@db:3306/im?charset=utf8mb4"),
+        (
+            "mysql+asyncmy://im:pw@db/im?ssl_ca=%2Fetc%2Fca.pem",
+            "mysql+asyncmy://im:pw@db/im?ssl_ca=%2Fetc%2Fca.pem&charset=utf8mb4",
+        ),
+        ("mysql+asyncmy://im@db/im?charset=utf8mb4", "mysql+asyncmy://im@db/im?charset=utf8mb4"),
+        ("mysql+asyncmy://im@db/im?charset=UTF8MB4", "mysql+asyncmy://im@db/im?charset=UTF8MB4"),
+    ],
+)
+def test_mysql_url_gets_utf8mb4(url: str, expected: str) -> None:
+    assert make(database_url=url).database_url == expected
+
+
+@pytest.mark.parametrize("charset", ["utf8", "utf8mb3", "latin1"])
+def test_mysql_url_with_another_charset_is_refused_naming_the_key(charset: str) -> None:
+    with pytest.raises(ValidationError, match="DATABASE_URL") as info:
+        make(database_url=f"mysql+asyncmy://im@db/im?charset={charset}")
+    assert "utf8mb4" in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["mysql://im@db/im", "mysql+pymysql://im@db/im", "mariadb://x"])
+def test_other_mysql_drivers_are_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="mysql\\+asyncmy://"):
+        make(database_url=url)
+
+
+async def test_engine_adds_the_charset_to_a_url_given_directly() -> None:
+    """Alembic and scripts hand `create_engine` a URL that skipped validation."""
+    from app.db.database import create_engine
+
+    engine = create_engine(make(), url="mysql+asyncmy://im@127.0.0.1:1/im")
+    try:
+        assert engine.url.query == {"charset": "utf8mb4"}
+    finally:
+        await engine.dispose()

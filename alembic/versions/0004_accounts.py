@@ -10,31 +10,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.ddl import UTC_DATETIME, pk_name, table_kwargs, timestamps
+
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-"""64-bit primary keys (SPEC §14); SQLite's INTEGER PRIMARY KEY is already 64-bit (rowid)."""
-
-
-def _common() -> list[sa.Column[object]]:
-    return [
-        sa.Column("id", ID, autoincrement=True, nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
-            nullable=False,
-        ),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.func.current_timestamp(),
-            nullable=False,
-        ),
-    ]
 
 
 def upgrade() -> None:
@@ -48,17 +29,18 @@ def upgrade() -> None:
         sa.Column("session_id", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.String(length=64), nullable=False),
         sa.Column("user_agent", sa.String(length=255), nullable=True),
-        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        *_common(),
+        sa.Column("last_used_at", UTC_DATETIME, nullable=False),
+        sa.Column("expires_at", UTC_DATETIME, nullable=False),
+        sa.Column("revoked_at", UTC_DATETIME, nullable=True),
+        *timestamps(),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.user_id"],
             name=op.f("fk_sessions_user_id_users"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
+        sa.PrimaryKeyConstraint("id", name=pk_name("sessions")),
+        **table_kwargs(),
     )
     with op.batch_alter_table("sessions") as batch:
         batch.create_index("idx_sessions_session_id", ["session_id"], unique=True)
@@ -68,16 +50,17 @@ def upgrade() -> None:
         "refresh_tokens",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("session_id", sa.String(length=64), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
-        *_common(),
+        sa.Column("expires_at", UTC_DATETIME, nullable=False),
+        sa.Column("used_at", UTC_DATETIME, nullable=True),
+        *timestamps(),
         sa.ForeignKeyConstraint(
             ["session_id"],
             ["sessions.session_id"],
             name=op.f("fk_refresh_tokens_session_id_sessions"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_tokens")),
+        sa.PrimaryKeyConstraint("id", name=pk_name("refresh_tokens")),
+        **table_kwargs(),
     )
     with op.batch_alter_table("refresh_tokens") as batch:
         batch.create_index("idx_refresh_tokens_token_hash", ["token_hash"], unique=True)
@@ -92,10 +75,10 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("max_uses", sa.Integer(), nullable=False),
         sa.Column("uses", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", UTC_DATETIME, nullable=False),
+        sa.Column("revoked_at", UTC_DATETIME, nullable=True),
         sa.Column("purpose", sa.String(length=32), nullable=True),
-        *_common(),
+        *timestamps(),
         sa.CheckConstraint("kind IN ('group', 'doctor')", name=op.f("ck_invites_kind")),
         sa.CheckConstraint(
             "user_role IN ('PATIENT', 'DOCTOR', 'AI_ASSISTANT')", name=op.f("ck_invites_user_role")
@@ -106,7 +89,8 @@ def upgrade() -> None:
             name=op.f("fk_invites_group_id_groups"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_invites")),
+        sa.PrimaryKeyConstraint("id", name=pk_name("invites")),
+        **table_kwargs(),
     )
     with op.batch_alter_table("invites") as batch:
         batch.create_index("idx_invites_code", ["code"], unique=True)
@@ -117,16 +101,17 @@ def upgrade() -> None:
         "password_reset_codes",
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.String(length=64), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
-        *_common(),
+        sa.Column("expires_at", UTC_DATETIME, nullable=False),
+        sa.Column("used_at", UTC_DATETIME, nullable=True),
+        *timestamps(),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.user_id"],
             name=op.f("fk_password_reset_codes_user_id_users"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_reset_codes")),
+        sa.PrimaryKeyConstraint("id", name=pk_name("password_reset_codes")),
+        **table_kwargs(),
     )
     with op.batch_alter_table("password_reset_codes") as batch:
         batch.create_index("idx_password_reset_codes_code_hash", ["code_hash"], unique=True)

@@ -9,10 +9,10 @@ lease lapses; `dispatches` counts the sweeper's re-dispatches (they back off exp
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import BaseModel, UTCDateTime
+from app.db.base import LONG_TEXT, BaseModel, UTCDateTime
 from app.models.enums import AIStatus, check_in
 
 
@@ -35,12 +35,12 @@ class AIInteractionRecord(BaseModel):
     )
     ai_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     ai_service_url: Mapped[str] = mapped_column(String(500), nullable=False, default="")
-    request_content: Mapped[str] = mapped_column(Text, nullable=False)
-    response_content: Mapped[str | None] = mapped_column(Text, nullable=True)
+    request_content: Mapped[str] = mapped_column(LONG_TEXT, nullable=False)
+    response_content: Mapped[str | None] = mapped_column(LONG_TEXT, nullable=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_message: Mapped[str | None] = mapped_column(LONG_TEXT, nullable=True)
     claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     dispatches: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")

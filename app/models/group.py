@@ -1,9 +1,9 @@
 """The `groups` table. Its row is the lock that orders a group's message `seq`."""
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import BaseModel
+from app.db.base import LONG_TEXT, BaseModel
 
 
 class Group(BaseModel):
@@ -15,7 +15,7 @@ class Group(BaseModel):
 
     group_id: Mapped[str] = mapped_column(String(64), nullable=False)
     group_name: Mapped[str] = mapped_column(String(100), nullable=False)
-    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    description: Mapped[str | None] = mapped_column(LONG_TEXT, nullable=True)
     created_by: Mapped[str] = mapped_column(String(64), ForeignKey("users.user_id"), nullable=False)
     ai_enabled: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=True, server_default=true()

@@ -1,10 +1,10 @@
 """The `messages` table. `seq` is dense per group; (`from_user_id`, `client_msg_id`) is the
 idempotency key of a send."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import BaseModel
+from app.db.base import LONG_TEXT, BaseModel
 from app.models.enums import MessageType, UserRole, check_in
 
 
@@ -32,5 +32,5 @@ class Message(BaseModel):
     )
     from_user_role: Mapped[str] = mapped_column(String(16), nullable=False)
     msg_type: Mapped[str] = mapped_column(String(16), nullable=False)
-    msg_content: Mapped[str] = mapped_column(Text, nullable=False)
+    msg_content: Mapped[str] = mapped_column(LONG_TEXT, nullable=False)
     client_msg_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

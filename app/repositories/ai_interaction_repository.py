@@ -144,11 +144,7 @@ class AIInteractionRepository:
             AIInteractionRecord.due_at < now
         )
         candidates = (
-            select(AIInteractionRecord.id)
-            .where(due)
-            .order_by(AIInteractionRecord.id)
-            .limit(limit)
-            .scalar_subquery()
+            select(AIInteractionRecord.id).where(due).order_by(AIInteractionRecord.id).limit(limit)
         )
         next_due = case(
             *(
@@ -157,20 +153,37 @@ class AIInteractionRepository:
             ),
             else_=now + grace * 2**MAX_BACKOFF_STEPS,
         )
-        result = await self.session.execute(
+        requeue = (
             update(AIInteractionRecord)
-            .where(AIInteractionRecord.id.in_(candidates), due)
-            .values(
-                status=AIStatus.PENDING,
-                claim_token=None,
-                dispatches=AIInteractionRecord.dispatches + 1,
-                due_at=next_due,
-                updated_at=now,
+            # Ordered: MySQL assigns left to right and lets later expressions see earlier
+            # assignments, so `due_at` must read `dispatches` before it is incremented.
+            .ordered_values(
+                (AIInteractionRecord.status, AIStatus.PENDING),
+                (AIInteractionRecord.claim_token, None),
+                (AIInteractionRecord.due_at, next_due),
+                (AIInteractionRecord.dispatches, AIInteractionRecord.dispatches + 1),
+                (AIInteractionRecord.updated_at, now),
             )
-            .returning(AIInteractionRecord.record_id)
             .execution_options(synchronize_session=False)
         )
-        return list(result.scalars())
+        if self.session.get_bind().dialect.update_returning:
+            result = await self.session.execute(
+                requeue.where(
+                    AIInteractionRecord.id.in_(candidates.scalar_subquery()), due
+                ).returning(AIInteractionRecord.record_id)
+            )
+            return list(result.scalars())
+        # MySQL/MariaDB: no UPDATE … RETURNING (nor a LIMIT subquery on the updated table).
+        # Lock the candidates, skipping rows another sweeper holds; they stay ours until commit.
+        locked = await self.session.execute(
+            candidates.add_columns(AIInteractionRecord.record_id).with_for_update(skip_locked=True)
+        )
+        rows = locked.all()
+        if rows:
+            await self.session.execute(
+                requeue.where(AIInteractionRecord.id.in_([row_id for row_id, _ in rows]))
+            )
+        return [record_id for _, record_id in rows]
 
     async def get_by_group(
         self, group_id: str, page: int, page_size: int

@@ -51,18 +51,32 @@ class GroupRepository:
         """Advance the group's counter by `count`; return (last reserved seq, ai_enabled), so
         the reserved seqs are last-count+1 … last. None if there is no such group.
 
-        The UPDATE takes the group row's lock until the transaction ends, so concurrent
-        writers to one group queue here and their seqs commit in order.
+        The group row stays locked until the transaction ends, so concurrent writers to one
+        group queue here and their seqs commit in order. One `UPDATE … RETURNING` where the
+        database has it (PostgreSQL, SQLite); MySQL/MariaDB have no RETURNING on UPDATE, so
+        there `SELECT … FOR UPDATE` takes the lock and reads the counter, then the UPDATE
+        writes it, both in the caller's transaction.
         """
-        result = await self.session.execute(
+        bump = (
             update(Group)
             .where(Group.group_id == group_id)
             .values(last_seq=Group.last_seq + count, updated_at=utcnow())
-            .returning(Group.last_seq, Group.ai_enabled)
             .execution_options(synchronize_session=False)
         )
-        row = result.first()
-        return None if row is None else (row[0], row[1])
+        if self.session.get_bind().dialect.update_returning:
+            result = await self.session.execute(bump.returning(Group.last_seq, Group.ai_enabled))
+            row = result.first()
+            return None if row is None else (row[0], row[1])
+        locked = await self.session.execute(
+            select(Group.last_seq, Group.ai_enabled)
+            .where(Group.group_id == group_id)
+            .with_for_update()
+        )
+        current = locked.first()
+        if current is None:
+            return None
+        await self.session.execute(bump)
+        return current[0] + count, current[1]
 
     async def existing_ids(self, group_ids: Iterable[str]) -> set[str]:
         ids = list(set(group_ids))

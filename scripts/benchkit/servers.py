@@ -25,6 +25,8 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").is_dir() els
 ALEMBIC = str(Path(PYTHON).parent / "alembic")
 PG_ADMIN = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1"]
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+MYSQL_ADMIN = ["mysql", "--protocol=tcp", "-h", "127.0.0.1", "-P", "3306", "-u", "root"]
+MYSQL_URL = "mysql+asyncmy://root@127.0.0.1:3306/{name}"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SERVER_FD_LIMIT = 20_000
 BENCH_ROOT = Path(tempfile.gettempdir()) / "bench"
@@ -88,10 +90,14 @@ class ServerSet:
     def _prepare_database(self) -> None:
         self.workdir = BENCH_ROOT / self.run_id
         self.workdir.mkdir(parents=True, exist_ok=True)
+        name = f"im_bench_{self.run_id}"
         if self.db == "sqlite":
             self.database_url = f"sqlite+aiosqlite:///{self.workdir}/im.db"
+        elif self.db == "mysql":
+            create = f"CREATE DATABASE {name} CHARACTER SET utf8mb4"
+            subprocess.run([*MYSQL_ADMIN, "-e", create], check=True, timeout=30)
+            self.database_url = MYSQL_URL.format(name=name)
         else:
-            name = f"im_bench_{self.run_id}"
             subprocess.run([*PG_ADMIN, "-c", f"create database {name}"], check=True, timeout=30)
             self.database_url = PG_URL.format(name=name)
         env = {**os.environ, "DATABASE_URL": self.database_url}
@@ -176,7 +182,7 @@ class ServerSet:
                 await asyncio.to_thread(process.wait, 5)
         self.processes.clear()
         self.ports.clear()
-        if self.db == "postgres" and self.database_url:
+        if self.db != "sqlite" and self.database_url:
             await asyncio.to_thread(self._drop_database)
         if self.procs > 1:
             await self._drop_redis_keys()
@@ -184,12 +190,12 @@ class ServerSet:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _drop_database(self) -> None:
-        name = self.database_url.rsplit("/", 1)[1]
-        subprocess.run(
-            [*PG_ADMIN, "-c", f"drop database if exists {name} with (force)"],
-            check=False,
-            timeout=30,
-        )
+        name = self.database_url.rsplit("/", 1)[1].split("?", 1)[0]
+        if self.db == "mysql":
+            command = [*MYSQL_ADMIN, "-e", f"DROP DATABASE IF EXISTS {name}"]
+        else:
+            command = [*PG_ADMIN, "-c", f"drop database if exists {name} with (force)"]
+        subprocess.run(command, check=False, timeout=30)
 
     async def _drop_redis_keys(self) -> None:
         from redis.asyncio import Redis

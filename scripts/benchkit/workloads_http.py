@@ -9,8 +9,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from benchkit.api import Api, BenchGroup, BenchUser
 from benchkit.servers import ServerSet
@@ -164,20 +164,20 @@ async def send_paced(
 async def seed_messages(database_url: str, group: BenchGroup, count: int) -> float:
     """Insert `count` TEXT messages straight into the database (seconds taken): seqs follow
     the group's `last_seq`, which is bumped in the same transaction, as the service does."""
-    from app.models import Group, Message
+    from app.config import Settings
+    from app.db.database import create_engine
+    from app.models import Message
+    from app.repositories.group_repository import GroupRepository
     from app.utils.id_generator import generate_message_id
 
     started = time.perf_counter()
-    engine = create_async_engine(database_url)
+    engine = create_engine(Settings(_env_file=None, database_url=database_url))
     try:
-        async with engine.begin() as conn:
-            bumped = await conn.execute(
-                update(Group)
-                .where(Group.group_id == group.group_id)
-                .values(last_seq=Group.last_seq + count)
-                .returning(Group.last_seq)
-            )
-            first = int(bumped.scalar_one()) - count + 1
+        async with AsyncSession(engine) as session, session.begin():
+            reserved = await GroupRepository(session).reserve_seqs(group.group_id, count)
+            if reserved is None:
+                raise RuntimeError(f"group {group.group_id} vanished")
+            first = reserved[0] - count + 1
             senders = group.members
             rows = [
                 {
@@ -192,7 +192,7 @@ async def seed_messages(database_url: str, group: BenchGroup, count: int) -> flo
                 for index in range(count)
             ]
             for chunk in range(0, count, 2000):
-                await conn.execute(insert(Message), rows[chunk : chunk + 2000])
+                await session.execute(insert(Message), rows[chunk : chunk + 2000])
     finally:
         await engine.dispose()
     return time.perf_counter() - started

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.errors import as_app_error, is_connection_failure
+from app.errors import as_app_error, is_unavailable
 
 
 async def test_unexpected_exception_is_a_500_with_the_request_id(
@@ -49,6 +49,14 @@ async def test_a_request_id_that_is_not_ascii_gets_a_fresh_one(
         assert fresh.isalnum() and fresh.encode() != incoming
 
 
+class PostgresError(Exception):
+    """What a PostgreSQL driver error carries for us: its SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
 def _statement_error(orig: Exception) -> Exception:
     return OperationalError("SELECT 1", {}, orig)
 
@@ -59,6 +67,9 @@ def _statement_error(orig: Exception) -> Exception:
         (_statement_error(sqlite3.OperationalError("no such table: nope")), 500, "INTERNAL_ERROR"),
         (TimeoutError(), 500, "INTERNAL_ERROR"),
         (_statement_error(ConnectionRefusedError(111, "refused")), 503, "DATABASE_UNAVAILABLE"),
+        (_statement_error(Exception(1213, "Deadlock found")), 503, "DATABASE_UNAVAILABLE"),
+        (_statement_error(PostgresError("40P01")), 503, "DATABASE_UNAVAILABLE"),
+        (_statement_error(PostgresError("42P01")), 500, "INTERNAL_ERROR"),
         (ConnectionRefusedError(111, "refused"), 503, "DATABASE_UNAVAILABLE"),
     ],
 )
@@ -85,6 +96,6 @@ async def test_a_database_that_cannot_be_opened_is_503(tmp_path: Path) -> None:
                 await conn.execute(text("SELECT 1"))
     finally:
         await engine.dispose()
-    assert is_connection_failure(caught.value)
+    assert is_unavailable(caught.value)
     error = as_app_error(caught.value)
     assert error is not None and error.http_status == 503

@@ -95,6 +95,14 @@ async def sqlite_url(tmp_path: Path) -> str:
         return url
 
 
+@pytest.fixture
+async def mysql_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh migrated database on the shared MySQL/MariaDB server (IM_TEST_MYSQL_URL)."""
+    async with fresh_database("mysql", tmp_path) as url:
+        await migrate(url)
+        yield url
+
+
 # --------------------------------------------------------------------------------------------
 # Redis
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.databases import MYSQL_URL
 from tests.factories import TestUser, add_member, create_group, create_user
 from tests.integration.clients import WsClient, assert_dense, http_client
 from tests.integration.conftest import ServerFactory
@@ -28,11 +29,11 @@ def _cmid(user: TestUser, index: int) -> str:
     return f"{user.user_id[-12:]}-{index:03d}"
 
 
-@pytest.fixture(params=["postgres", "sqlite"])
+@pytest.fixture(params=["postgres", "sqlite", *(["mysql"] if MYSQL_URL else [])])
 def crash_database_url(request: pytest.FixtureRequest) -> str:
-    """The throwaway PostgreSQL cluster, or a SQLite file."""
-    name = "throwaway_postgres_url" if request.param == "postgres" else "sqlite_url"
-    url: str = request.getfixturevalue(name)
+    """The throwaway PostgreSQL cluster, a SQLite file, or the shared MySQL/MariaDB server."""
+    names = {"postgres": "throwaway_postgres_url", "sqlite": "sqlite_url", "mysql": "mysql_url"}
+    url: str = request.getfixturevalue(names[request.param])
     return url
 
 

@@ -1,5 +1,6 @@
 """Deterministic regressions for what the fuzzers found (SPEC §5: out-of-range input is a 4xx
-with the envelope, never a 500), on a real server over PostgreSQL and over SQLite.
+with the envelope, never a 500), on a real server over PostgreSQL, SQLite and (with
+IM_TEST_MYSQL_URL) MySQL/MariaDB.
 
 These assert the contract, not today's behaviour: while a bug they name is open they fail.
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.databases import fresh_database, migrate
+from tests.databases import MYSQL_URL, fresh_database, migrate
 from tests.factories import TestUser, create_group, create_user
 from tests.integration.clients import http_client
 from tests.integration.conftest import ServerFactory, postgres_database
@@ -27,7 +28,7 @@ class Target:
     group_id: str
 
 
-@pytest.fixture(scope="module", params=["postgres", "sqlite"])
+@pytest.fixture(scope="module", params=["postgres", "sqlite", *(["mysql"] if MYSQL_URL else [])])
 async def target(
     request: pytest.FixtureRequest,
     module_servers: ServerFactory,
@@ -37,9 +38,9 @@ async def target(
     if request.param == "postgres":
         database = postgres_database(request, workdir)
     else:
-        database = fresh_database("sqlite", workdir)
+        database = fresh_database(request.param, workdir)
     async with database as url:
-        if request.param == "sqlite":
+        if request.param != "postgres":
             await migrate(url)
         server = await module_servers.start(f"edges-{request.param}", database_url=url)
         async with http_client(server) as http:
@@ -98,7 +99,8 @@ NUL_REQUESTS = ["send content", "send client_msg_id", "group name", "username", 
 
 @pytest.mark.parametrize("where", NUL_REQUESTS)
 async def test_nul_characters_are_not_a_500(target: Target, where: str) -> None:
-    """PostgreSQL text cannot hold U+0000; SQLite can. Either way: a 4xx or stored, no 500."""
+    """PostgreSQL text cannot hold U+0000; SQLite and MySQL can. Either way: a 4xx or stored,
+    no 500."""
     group_id = target.group_id
     if where == "send content":
         response = await _post(

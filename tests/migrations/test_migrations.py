@@ -1,14 +1,18 @@
-"""The revisions build the SPEC §3 and §10 schema, and downgrade cleanly, on every backend."""
+"""The migrations build the SPEC §3 and §10 schema with 64-bit ids, match the models (`alembic
+check`) and downgrade cleanly, on every backend."""
 
+import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from alembic import command
+from sqlalchemy import BigInteger, inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
-from app.db.database import create_engine
-from tests.databases import backends, downgrade, fresh_database, migrate
+from app.db.database import create_engine, mysql_collation
+from tests.databases import alembic_config, backends, downgrade, fresh_database, migrate
 
 EXPECTED_INDEXES = {
     "users": {"idx_users_user_id", "idx_users_user_role", "idx_users_login"},
@@ -63,6 +67,8 @@ async def test_upgrade_creates_schema_and_downgrade_removes_it(
         try:
             async with engine.connect() as connection:
                 schema = await connection.run_sync(_schema)
+                if backend == "mysql":
+                    await _assert_mysql_charset(connection)
             assert set(schema) == set(EXPECTED_INDEXES)
             for table, indexes in EXPECTED_INDEXES.items():
                 assert indexes <= schema[table]["indexes"], table
@@ -114,3 +120,86 @@ async def test_accounts_revision_keeps_existing_users(backend: str, tmp_path: Pa
             assert count == 1
         finally:
             await engine.dispose()
+
+
+INITIAL_TABLES = ("users", "groups", "group_members", "messages", "ai_interaction_records")
+
+
+def _id_types(connection: Connection) -> dict[str, object]:
+    """The `id` type of the tables that 0001 creates (later revisions add more)."""
+    inspector = inspect(connection)
+    return {
+        table: next(c["type"] for c in inspector.get_columns(table) if c["name"] == "id")
+        for table in INITIAL_TABLES
+    }
+
+
+@pytest.mark.parametrize("backend", backends())
+async def test_ids_are_64_bit_at_head_and_32_bit_at_0001(backend: str, tmp_path: Path) -> None:
+    async with fresh_database(backend, tmp_path) as url:
+        await migrate(url)
+        await downgrade(url, "0001")
+        engine = create_engine(Settings(_env_file=None, database_url=url), url=url)
+        try:
+            async with engine.connect() as connection:
+                types = await connection.run_sync(_id_types)
+            assert not any(isinstance(t, BigInteger) for t in types.values()), types
+            await migrate(url)
+            async with engine.connect() as connection:
+                types = await connection.run_sync(_id_types)
+                if backend == "sqlite":  # INTEGER PRIMARY KEY is the 64-bit rowid
+                    assert {str(t) for t in types.values()} == {"INTEGER"}
+                else:
+                    assert all(isinstance(t, BigInteger) for t in types.values()), types
+                # The id generator goes past 2^31 too (PostgreSQL's sequence is typed apart).
+                big = 2**40
+                await _insert_user(connection, backend, big)
+                assert await _insert_user(connection, backend, None) == big + 1
+                await connection.commit()
+        finally:
+            await engine.dispose()
+
+
+async def _insert_user(connection: AsyncConnection, backend: str, row_id: int | None) -> int:
+    columns, values = ("user_id, username, user_role", ":user_id, 'n', 'PATIENT'")
+    if row_id is not None:
+        columns, values = f"id, {columns}", f":id, {values}"
+    await connection.execute(
+        text(f"INSERT INTO users ({columns}) VALUES ({values})"),  # noqa: S608
+        {"id": row_id, "user_id": f"user_{row_id}"},
+    )
+    if backend == "postgres" and row_id is not None:
+        await connection.execute(text("SELECT setval('users_id_seq', :id)"), {"id": row_id})
+    return int((await connection.execute(text("SELECT MAX(id) FROM users"))).scalar_one())
+
+
+@pytest.mark.parametrize("backend", backends())
+async def test_models_match_the_migrated_schema(backend: str, tmp_path: Path) -> None:
+    """`alembic check`: head and the models agree (types, indexes, constraints)."""
+    async with fresh_database(backend, tmp_path) as url:
+        await migrate(url)
+        await asyncio.to_thread(command.check, alembic_config(url))
+
+
+async def _assert_mysql_charset(connection: AsyncConnection) -> None:
+    """Whatever the database's defaults (the test database's are latin1), every table and text
+    column is utf8mb4 with the binary NO PAD collation."""
+    expected = mysql_collation(connection.dialect)
+    assert "_ci" not in expected and "bin" in expected
+    tables = await connection.execute(
+        text(
+            "SELECT table_name, table_collation FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name != 'alembic_version'"
+        )
+    )
+    collations: dict[str, str] = dict(tables.all())
+    assert set(EXPECTED_INDEXES) <= set(collations)
+    assert set(collations.values()) == {expected}, "every table, later ones too"
+    columns = await connection.execute(
+        text(
+            "SELECT DISTINCT character_set_name, collation_name FROM information_schema.columns "
+            "WHERE table_schema = DATABASE() AND table_name != 'alembic_version' "
+            "AND collation_name IS NOT NULL"
+        )
+    )
+    assert columns.all() == [("utf8mb4", expected)]
