@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
@@ -34,6 +35,7 @@ from app.services.core.auth_service import TokenService
 from app.services.core.group_service import GroupService
 from app.services.core.health_service import HealthService
 from app.services.core.hooks import Hooks
+from app.services.core.message_changes import ChangeWindows
 from app.services.core.message_service import MessageService
 from app.services.core.message_writer import MessageWriter
 from app.services.core.presence_service import PresenceService
@@ -159,6 +161,10 @@ async def start_server(settings: Settings) -> Server:
         core.writer,
         core.fanout,
         RateLimiter(settings.rate_limit_messages_per_minute, slots),
+        ChangeWindows(
+            edit=timedelta(minutes=settings.message_edit_window_minutes),
+            recall=timedelta(minutes=settings.message_recall_window_minutes),
+        ),
     )
     server = Server(
         core=core,

@@ -20,7 +20,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLES = ("ai_interaction_records", "messages", "group_members", "groups", "users")
+TABLES = (
+    "ai_interaction_records",
+    "message_revisions",
+    "messages",
+    "group_members",
+    "groups",
+    "users",
+)
 POSTGRES_URL = os.environ.get("IM_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("IM_TEST_REDIS_URL", "")
 

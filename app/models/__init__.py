@@ -5,6 +5,7 @@ from app.models.enums import AIStatus, MessageType, UserRole
 from app.models.group import Group
 from app.models.group_member import GroupMember
 from app.models.message import Message
+from app.models.message_revision import MessageRevision
 from app.models.user import User
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "Group",
     "GroupMember",
     "Message",
+    "MessageRevision",
     "MessageType",
     "User",
     "UserRole",

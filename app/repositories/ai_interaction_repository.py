@@ -111,6 +111,17 @@ class AIInteractionRepository:
             due_at=None,
         )
 
+    async def skip(self, record_id: str, token: str, *, reason: str) -> bool:
+        """PROCESSING (under `token`) → SKIPPED: there is nothing left to answer."""
+        return await self._transition(
+            record_id,
+            expected=AIStatus.PROCESSING,
+            token=token,
+            status=AIStatus.SKIPPED,
+            error_message=reason,
+            due_at=None,
+        )
+
     async def _transition(
         self, record_id: str, *, expected: AIStatus, token: str | None, **values: object
     ) -> bool:

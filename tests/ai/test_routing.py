@@ -104,7 +104,12 @@ async def test_ai_layer_off_runs_core_alone(
 )
 def test_the_routing_rule(group_ai_enabled: bool, role: str, msg_type: str, routed: bool) -> None:
     assert (
-        routes_to_ai(group_ai_enabled=group_ai_enabled, sender_group_role=role, msg_type=msg_type)
+        routes_to_ai(
+            group_ai_enabled=group_ai_enabled,
+            sender_group_role=role,
+            msg_type=msg_type,
+            mentions_assistant=False,
+        )
         is routed
     )
 

@@ -25,6 +25,7 @@ EXPECTED_INDEXES = {
         "idx_group_created",
     },
     "ai_interaction_records": {"idx_ai_interaction_records_group_id"},
+    "message_revisions": {"idx_message_revisions_message_id"},
 }
 EXPECTED_UNIQUES = {
     "group_members": {"uk_group_user"},
@@ -63,6 +64,13 @@ async def test_upgrade_creates_schema_and_downgrade_removes_it(
             for table, uniques in EXPECTED_UNIQUES.items():
                 assert uniques <= schema[table]["uniques"] | schema[table]["indexes"], table
             assert {"seq", "client_msg_id", "from_user_role"} <= schema["messages"]["columns"]
+            assert {
+                "reply_to",
+                "mentions",
+                "target_message_id",
+                "edited_at",
+                "recalled_at",
+            } <= schema["messages"]["columns"]
             assert {"ai_enabled", "last_seq"} <= schema["groups"]["columns"]
             assert "last_read_seq" in schema["group_members"]["columns"]
 

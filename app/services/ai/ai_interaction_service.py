@@ -117,18 +117,32 @@ class AIInteractionService:
         return await self._store(request, reply, attempts, started)
 
     async def _load(self, record_id: str, token: str) -> ClaimedRequest | None:
-        """The claimed record's message and the history before it."""
+        """The claimed record's message (a doctor's prefixed with their name, as in the
+        history) and the history before it, in their current state. None when the record went
+        with its group, or when its message was recalled: the AI never sees a recalled message,
+        and the record ends SKIPPED."""
         async with self.db.read() as session:
             record = await AIInteractionRepository(session).get_by_id(record_id)
             messages = MessageRepository(session)
-            message = await messages.get_by_id(record.user_message_id) if record else None
-            if message is None:
+            found = await messages.get_with_sender(record.user_message_id) if record else None
+            if found is None:
                 return None
-            rows = await messages.get_history(message.group_id, message.seq, self.history_limit)
+            message, sender_name = found
+            if message.recalled_at is not None:
+                rows = None
+            else:
+                rows = await messages.get_history(message.group_id, message.seq, self.history_limit)
+        if rows is None:
+            await self._skip(record_id, token, "The message was recalled before the AI answered")
+            return None
         history = [_turn(m.from_user_role, name, m.msg_content) for m, name in rows]
-        return ClaimedRequest(
-            record_id, token, message.group_id, message.message_id, message.msg_content, history
-        )
+        text = _turn(message.from_user_role, sender_name, message.msg_content).content
+        return ClaimedRequest(record_id, token, message.group_id, message.message_id, text, history)
+
+    async def _skip(self, record_id: str, token: str, reason: str) -> None:
+        async with self.db.write() as session, session.begin():
+            await AIInteractionRepository(session).skip(record_id, token, reason=reason)
+        logger.info("ai record %s skipped: its message was recalled", record_id)
 
     async def _assistant_is_member(self, group_id: str) -> bool:
         async with self.db.read() as session:
@@ -145,6 +159,7 @@ class AIInteractionService:
             record_id=request.record_id,
             token=request.token,
             group_id=request.group_id,
+            user_message_id=request.user_message_id,
             assistant_id=self.assistant_user_id,
             outcome=ReplyOutcome(reply, request.body(), duration_ms, attempts),
         )

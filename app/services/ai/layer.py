@@ -77,7 +77,9 @@ class AILayer:
         self.worker = AIWorker(parts)
         self.service = self.worker.service
         self.dispatcher = make_dispatcher(self.service)
-        self.hook = AIOutboxHook(self.service.provider.url, self.dispatcher.dispatch)
+        self.hook = AIOutboxHook(
+            self.service.provider.url, self.dispatcher.dispatch, parts.assistant_user_id
+        )
         self._sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:

@@ -25,9 +25,10 @@ DISPATCH_GRACE = timedelta(seconds=30)
 
 
 class AIOutboxHook:
-    def __init__(self, service_url: str, dispatch: Dispatch) -> None:
+    def __init__(self, service_url: str, dispatch: Dispatch, assistant_user_id: str) -> None:
         self.service_url = redact_url(service_url)
         self.dispatch = dispatch
+        self.assistant_user_id = assistant_user_id
 
     async def on_message_stored(
         self, session: AsyncSession, stored: StoredMessage
@@ -37,6 +38,7 @@ class AIOutboxHook:
             group_ai_enabled=stored.group_ai_enabled,
             sender_group_role=message.from_user_role,
             msg_type=message.msg_type,
+            mentions_assistant=self.assistant_user_id in stored.mentions,
         ):
             return None
         record_id = generate_record_id()

@@ -54,6 +54,10 @@ class Draft:
     msg_type: str
     content: str
     client_msg_id: str | None = None
+    reply_to: str | None = None
+    mentions: tuple[str, ...] = ()
+    target_message_id: str | None = None
+    """The message an EDIT or RECALL entry changes."""
 
     def to_message(self, group_id: str, seq: int) -> Message:
         return Message(
@@ -65,6 +69,9 @@ class Draft:
             msg_type=self.msg_type,
             msg_content=self.content,
             client_msg_id=self.client_msg_id,
+            reply_to=self.reply_to,
+            mentions=list(self.mentions) or None,
+            target_message_id=self.target_message_id,
         )
 
 
