@@ -11,14 +11,15 @@ class MessageRevisionRepository:
         self.session = session
 
     def stage(self, target: Message, *, change: Message) -> MessageRevision:
-        """Add `target`'s current content, replaced by the entry `change`, to the transaction
-        (written at the next flush)."""
+        """Add `target`'s current content, replaced by the entry `change` (and at its time), to
+        the transaction (written at the next flush)."""
         revision = MessageRevision(
             message_id=target.message_id,
             change_message_id=change.message_id,
             change_type=change.msg_type,
             changed_by=change.from_user_id,
             msg_content=target.msg_content,
+            created_at=change.created_at,
         )
         self.session.add(revision)
         return revision
