@@ -55,9 +55,8 @@ class Changed:
     """An edit or a recall: its EDIT or RECALL entry and the target in its new state."""
 
     entry: Message
+    """The entry (for a replay of its `client_msg_id`, the one stored first)."""
     target: Message
-    created: bool
-    """False for a replay of the entry's `client_msg_id`."""
 
 
 class MessageService:
@@ -133,10 +132,8 @@ class MessageService:
     ) -> Changed:
         result = await self._append_counted(actor, change, change.client_msg_id, connection_id)
         if result.created:
-            return Changed(result.message, change.changed, created=True)
-        return Changed(
-            result.message, await self.get_message(actor, change.target_id), created=False
-        )
+            return Changed(result.message, change.changed)
+        return Changed(result.message, await self.get_message(actor, change.target_id))
 
     async def _append_counted(
         self, user: User, item: Append, client_msg_id: str | None, connection_id: str | None
