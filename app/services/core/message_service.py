@@ -167,9 +167,10 @@ class MessageService:
         (the same answer for an unknown message and for another group's: no existence leak)."""
         async with self.db.read() as session:
             message = await MessageRepository(session).get_by_id(message_id)
-            if message is None or not await GroupMemberRepository(session).get_member(
-                message.group_id, reader.user_id
-            ):
+            if message is None:
+                raise message_not_found(message_id)
+            members = GroupMemberRepository(session)
+            if await members.get_member(message.group_id, reader.user_id) is None:
                 raise message_not_found(message_id)
             return message
 
