@@ -60,7 +60,7 @@ class Draft:
     """The message an EDIT or RECALL entry changes."""
 
     def to_message(self, group_id: str, seq: int) -> Message:
-        return Message(
+        message = Message(
             message_id=generate_message_id(),
             group_id=group_id,
             seq=seq,
@@ -69,10 +69,15 @@ class Draft:
             msg_type=self.msg_type,
             msg_content=self.content,
             client_msg_id=self.client_msg_id,
-            reply_to=self.reply_to,
-            mentions=list(self.mentions) or None,
-            target_message_id=self.target_message_id,
         )
+        # Set only when given: a plain send pays nothing for them (they are stored as NULL).
+        if self.reply_to is not None:
+            message.reply_to = self.reply_to
+        if self.mentions:
+            message.mentions = list(self.mentions)
+        if self.target_message_id is not None:
+            message.target_message_id = self.target_message_id
+        return message
 
 
 @dataclass(frozen=True)
