@@ -7,8 +7,21 @@ returns plain rows with the fields of `MessageResponse`, serialised once by the 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Integer, and_, cast, exists, null, select, union_all
+from sqlalchemy import (
+    JSON,
+    CompoundSelect,
+    Integer,
+    Label,
+    and_,
+    cast,
+    exists,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import QueryableAttribute
 
 from app.models import Group, GroupMember, Message
 
@@ -41,6 +54,15 @@ def _payload(values: Sequence[Any]) -> dict[str, Any]:
     return message
 
 
+def _typed_null(column: QueryableAttribute[Any]) -> Label[Any]:
+    """A NULL of the column's type. JSON is typed on our side only (the result still decodes
+    as JSON): MariaDB has no CAST(… AS JSON), and PostgreSQL takes the type from the page's
+    branch when this one is an untyped NULL."""
+    if isinstance(column.type, JSON):
+        return type_coerce(null(), column.type).label(column.key)
+    return cast(null(), column.type).label(column.key)
+
+
 async def member_page(
     conn: AsyncConnection,
     group_id: str,
@@ -59,7 +81,7 @@ async def member_page(
     """
     # Typed NULLs: PostgreSQL matches the branches' types, and the union's result types (UTC
     # datetimes on SQLite) come from its first branch.
-    placeholders = (cast(null(), column.type).label(column.key) for column in PAYLOAD_COLUMNS)
+    placeholders = (_typed_null(column) for column in PAYLOAD_COLUMNS)
     access = select(Group.last_seq, *placeholders).join(
         GroupMember,
         and_(GroupMember.group_id == Group.group_id, GroupMember.user_id == user_id),
