@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
@@ -40,6 +41,7 @@ from app.services.core.health_service import HealthService
 from app.services.core.hooks import Hooks
 from app.services.core.invite_service import InviteService, invite_url
 from app.services.core.login_throttle import LoginThrottle
+from app.services.core.message_changes import ChangeWindows
 from app.services.core.message_service import MessageService
 from app.services.core.message_writer import MessageWriter
 from app.services.core.passwords import Passwords
@@ -187,6 +189,10 @@ async def start_server(settings: Settings) -> Server:
         core.writer,
         core.fanout,
         RateLimiter(settings.rate_limit_messages_per_minute, slots),
+        ChangeWindows(
+            edit=timedelta(minutes=settings.message_edit_window_minutes),
+            recall=timedelta(minutes=settings.message_recall_window_minutes),
+        ),
     )
     groups = GroupService(
         core.db, core.writer, core.fanout, presence, assistant_user_id=core.assistant_user_id

@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     ws_send_queue_size: int = Field(default=256, ge=1, le=100_000)
     ws_ping_interval: float = Field(default=20.0, gt=0)
     rate_limit_messages_per_minute: int = Field(default=120, ge=0)
+    message_edit_window_minutes: int = Field(default=60 * 24, ge=0, le=60 * 24 * 365)
+    """How long a sender may edit a message; 0: never."""
+    message_recall_window_minutes: int = Field(default=2, ge=0, le=60 * 24 * 365)
+    """How long a sender may recall a message (a group's doctors may at any time); 0: never."""
 
     @field_validator("log_level", mode="before")
     @classmethod

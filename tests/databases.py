@@ -28,6 +28,7 @@ TABLES = (
     "password_reset_codes",
     "invites",
     "ai_interaction_records",
+    "message_revisions",
     "messages",
     "group_members",
     "groups",

@@ -123,7 +123,8 @@ def downgrade() -> None:
     op.drop_table("invites")
     op.drop_table("refresh_tokens")
     op.drop_table("sessions")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_index("idx_users_login")
-        batch.drop_column("password_hash")
-        batch.drop_column("login")
+    # Plain ALTERs, not batch mode: on SQLite a batch recreates `users`, which other tables'
+    # rows reference (SQLite ≥ 3.35 drops a column in place once its index is gone).
+    op.drop_index("idx_users_login", table_name="users")
+    op.drop_column("users", "password_hash")
+    op.drop_column("users", "login")

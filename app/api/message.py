@@ -1,4 +1,5 @@
-"""Messages: send, read one, list (page form and cursor form), mark read.
+"""Messages: send, edit, recall, read one (and, with the service key, its revisions), list (page
+form and cursor form), mark read.
 
 `/list` is declared before `/{message_id}` so the path parameter cannot shadow it.
 """
@@ -8,7 +9,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import CurrentUser, MessageServiceDep
+from app.api.deps import ActorDep, CurrentUser, MessageServiceDep
 from app.api.responses import errors
 from app.errors import InvalidInput
 from app.schemas.common import GroupIdQuery, IdPath
@@ -16,10 +17,13 @@ from app.schemas.message import (
     MAX_SEQ,
     MessageCreate,
     MessageCursorResponse,
+    MessageEdit,
     MessageListResponse,
     MessageResponse,
+    MessageRevisionsResponse,
     ReadMark,
     ReadMarkResponse,
+    RevisionResponse,
 )
 
 router = APIRouter(prefix="/message", tags=["messages"])
@@ -87,3 +91,45 @@ async def get_message(
     message_id: IdPath, user: CurrentUser, messages: MessageServiceDep
 ) -> MessageResponse:
     return MessageResponse.model_validate(await messages.get_message(user, message_id))
+
+
+@router.patch(
+    "/{message_id}",
+    response_model=MessageResponse,
+    responses=errors(401, 403, 404, 409, 422, 429),
+    summary="Edit my message: appends an EDIT entry; returns the message as edited",
+)
+async def edit_message(
+    message_id: IdPath, body: MessageEdit, user: CurrentUser, messages: MessageServiceDep
+) -> MessageResponse:
+    changed = await messages.edit_message(user, message_id, body.content)
+    return MessageResponse.model_validate(changed.target)
+
+
+@router.post(
+    "/{message_id}/recall",
+    response_model=MessageResponse,
+    responses=errors(401, 403, 404, 409, 422, 429),
+    summary="Recall a message: appends a RECALL entry; returns the message as recalled",
+)
+async def recall_message(
+    message_id: IdPath, user: CurrentUser, messages: MessageServiceDep
+) -> MessageResponse:
+    changed = await messages.recall_message(user, message_id)
+    return MessageResponse.model_validate(changed.target)
+
+
+@router.get(
+    "/{message_id}/revisions",
+    response_model=MessageRevisionsResponse,
+    responses=errors(401, 403, 404),
+    summary="A message's earlier contents (service key)",
+)
+async def get_revisions(
+    message_id: IdPath, actor: ActorDep, messages: MessageServiceDep
+) -> MessageRevisionsResponse:
+    message, revisions = await messages.get_revisions(actor, message_id)
+    return MessageRevisionsResponse(
+        message=MessageResponse.model_validate(message),
+        revisions=[RevisionResponse.model_validate(revision) for revision in revisions],
+    )

@@ -6,6 +6,7 @@ from app.models.group import Group
 from app.models.group_member import GroupMember
 from app.models.invite import Invite
 from app.models.message import Message
+from app.models.message_revision import MessageRevision
 from app.models.password_reset import PasswordResetCode
 from app.models.session import RefreshToken, UserSession
 from app.models.user import User
@@ -18,6 +19,7 @@ __all__ = [
     "Invite",
     "InviteKind",
     "Message",
+    "MessageRevision",
     "MessageType",
     "PasswordResetCode",
     "RefreshToken",

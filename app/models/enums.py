@@ -1,5 +1,6 @@
 """Closed vocabularies stored in the tables (SPEC §3)."""
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -12,6 +13,17 @@ class UserRole(StrEnum):
 class MessageType(StrEnum):
     TEXT = "TEXT"
     SYSTEM = "SYSTEM"
+    IMAGE = "IMAGE"
+    FILE = "FILE"
+    EDIT = "EDIT"
+    RECALL = "RECALL"
+
+
+CHANGE_TYPES = (MessageType.EDIT, MessageType.RECALL)
+"""Log entries that change an earlier message (SPEC §11): never unread, never a group's last
+message, never routed to the AI."""
+CHANGEABLE_TYPES = (MessageType.TEXT, MessageType.IMAGE, MessageType.FILE)
+"""What a sender may edit (the text, or an attachment's caption) and recall."""
 
 
 class InviteKind(StrEnum):
@@ -27,7 +39,7 @@ class AIStatus(StrEnum):
     SKIPPED = "SKIPPED"
 
 
-def check_in(column: str, enum: type[StrEnum]) -> str:
-    """SQL for a CHECK constraint limiting `column` to the enum's values."""
-    values = ", ".join(f"'{member.value}'" for member in enum)
+def check_in(column: str, allowed: Iterable[StrEnum]) -> str:
+    """SQL for a CHECK constraint limiting `column` to `allowed` (an enum, or some members)."""
+    values = ", ".join(f"'{member.value}'" for member in allowed)
     return f"{column} IN ({values})"

@@ -1,10 +1,22 @@
-"""The `messages` table. `seq` is dense per group; (`from_user_id`, `client_msg_id`) is the
-idempotency key of a send."""
+"""The `messages` table: a group's log. `seq` is dense per group; (`from_user_id`,
+`client_msg_id`) is the idempotency key of a send. EDIT and RECALL entries name the message they
+change (`target_message_id`); the target's row holds its current state (`edited_at`,
+`recalled_at`, and the content: empty once recalled)."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import LONG_TEXT, BaseModel
+from app.db.base import LONG_TEXT, BaseModel, UTCDateTime
 from app.models.enums import MessageType, UserRole, check_in
 
 
@@ -34,3 +46,9 @@ class Message(BaseModel):
     msg_type: Mapped[str] = mapped_column(String(16), nullable=False)
     msg_content: Mapped[str] = mapped_column(LONG_TEXT, nullable=False)
     client_msg_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reply_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # NULL (not `[]`) when nobody is mentioned: a plain send writes and reads nothing more.
+    mentions: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    target_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

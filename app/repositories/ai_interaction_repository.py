@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.models import AIInteractionRecord, AIStatus, Message
+from app.models import AIInteractionRecord, AIStatus
 
 MAX_BACKOFF_STEPS = 8
 """Re-dispatch back-off doubles up to 2**8 times the grace, then stays there."""
@@ -47,12 +47,12 @@ class AIInteractionRepository:
         self.session.add(record)
         return record
 
-    async def message_to_answer(self, record_id: str) -> Message | None:
-        """The user message a record answers."""
+    async def message_to_answer(self, record_id: str) -> str | None:
+        """The id of the user message a record answers."""
         result = await self.session.execute(
-            select(Message)
-            .join(AIInteractionRecord, AIInteractionRecord.user_message_id == Message.message_id)
-            .where(AIInteractionRecord.record_id == record_id)
+            select(AIInteractionRecord.user_message_id).where(
+                AIInteractionRecord.record_id == record_id
+            )
         )
         return result.scalar_one_or_none()
 
@@ -114,6 +114,17 @@ class AIInteractionRepository:
             request_content=request_content,
             duration_ms=duration_ms,
             attempts=attempts,
+            due_at=None,
+        )
+
+    async def skip(self, record_id: str, token: str, *, reason: str) -> bool:
+        """PROCESSING (under `token`) → SKIPPED: there is nothing left to answer."""
+        return await self._transition(
+            record_id,
+            expected=AIStatus.PROCESSING,
+            token=token,
+            status=AIStatus.SKIPPED,
+            error_message=reason,
             due_at=None,
         )
 

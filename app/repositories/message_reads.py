@@ -4,10 +4,24 @@ Reading is the busiest thing clients do, so it skips the ORM session and unit of
 returns plain rows with the fields of `MessageResponse`, serialised once by the caller.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Integer, and_, cast, exists, null, select, union_all
+from sqlalchemy import (
+    JSON,
+    CompoundSelect,
+    Integer,
+    Label,
+    and_,
+    cast,
+    exists,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import QueryableAttribute
 
 from app.models import Group, GroupMember, Message
 
@@ -21,8 +35,32 @@ PAYLOAD_COLUMNS = (
     Message.msg_content,
     Message.client_msg_id,
     Message.created_at,
+    Message.reply_to,
+    Message.mentions,
+    Message.target_message_id,
+    Message.edited_at,
+    Message.recalled_at,
 )
 PAYLOAD_KEYS = tuple(column.key for column in PAYLOAD_COLUMNS)
+
+
+def _payload(values: Sequence[Any]) -> dict[str, Any]:
+    """A row as `MessageResponse` fields. Stored rows hold current state (a recall empties the
+    content where it is stored), so nothing is computed here but the defaults."""
+    message = dict(zip(PAYLOAD_KEYS, values, strict=True))
+    if message["mentions"] is None:
+        message["mentions"] = []
+    message["attachment"] = None
+    return message
+
+
+def _typed_null(column: QueryableAttribute[Any]) -> Label[Any]:
+    """A NULL of the column's type. JSON is typed on our side only (the result still decodes
+    as JSON): MariaDB has no CAST(… AS JSON), and PostgreSQL takes the type from the page's
+    branch when this one is an untyped NULL."""
+    if isinstance(column.type, JSON):
+        return type_coerce(null(), column.type).label(column.key)
+    return cast(null(), column.type).label(column.key)
 
 
 async def member_page(
@@ -43,7 +81,7 @@ async def member_page(
     """
     # Typed NULLs: PostgreSQL matches the branches' types, and the union's result types (UTC
     # datetimes on SQLite) come from its first branch.
-    placeholders = (cast(null(), column.type).label(column.key) for column in PAYLOAD_COLUMNS)
+    placeholders = (_typed_null(column) for column in PAYLOAD_COLUMNS)
     access = select(Group.last_seq, *placeholders).join(
         GroupMember,
         and_(GroupMember.group_id == Group.group_id, GroupMember.user_id == user_id),
@@ -64,7 +102,7 @@ async def member_page(
     last_seq = next((row[0] for row in rows if row[1] is None), None)
     if last_seq is None:
         return None
-    messages = [dict(zip(PAYLOAD_KEYS, row[1:], strict=True)) for row in rows if row[1] is not None]
+    messages = [_payload(row[1:]) for row in rows if row[1] is not None]
     # Row order across UNION ALL branches is not promised by SQL: restore the page's order.
     messages.sort(key=lambda message: message["seq"], reverse=after_seq is None)
     return int(last_seq), messages

@@ -1,13 +1,18 @@
-"""Queries on `messages`: insert, idempotency look-ups, last messages, unread counts, AI history.
+"""Queries on `messages`: insert, idempotency look-ups, changes, last messages, unread counts,
+AI history.
 
 History pages and sync read through message_reads.py."""
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import GroupMember, Message, MessageType, User
+from app.db.base import utcnow
+from app.models import Group, GroupMember, Message, MessageType, User
+from app.models.enums import CHANGE_TYPES
+
+NOT_A_CHANGE = Message.msg_type.not_in(CHANGE_TYPES)
 
 
 class MessageRepository:
@@ -17,6 +22,24 @@ class MessageRepository:
     async def get_by_id(self, message_id: str) -> Message | None:
         result = await self.session.execute(select(Message).where(Message.message_id == message_id))
         return result.scalar_one_or_none()
+
+    async def get_with_sender(self, message_id: str) -> tuple[Message, str] | None:
+        """A message and its sender's name."""
+        result = await self.session.execute(
+            select(Message, User.username)
+            .join(User, User.user_id == Message.from_user_id)
+            .where(Message.message_id == message_id)
+        )
+        row = result.first()
+        return None if row is None else (row[0], row[1])
+
+    async def get_placement(self, message_id: str) -> tuple[str, str] | None:
+        """(group_id, msg_type) of a message, or None if there is no such message."""
+        result = await self.session.execute(
+            select(Message.group_id, Message.msg_type).where(Message.message_id == message_id)
+        )
+        row = result.first()
+        return None if row is None else (row[0], row[1])
 
     async def get_by_client_msg_id(self, from_user_id: str, client_msg_id: str) -> Message | None:
         result = await self.session.execute(
@@ -44,18 +67,52 @@ class MessageRepository:
         await self.session.flush()
         return messages
 
-    async def get_last_messages(self, group_seqs: Sequence[tuple[str, int]]) -> dict[str, Message]:
-        """The message at each (group_id, last_seq), keyed by group."""
-        wanted = [(group_id, seq) for group_id, seq in group_seqs if seq > 0]
-        if not wanted:
+    async def empty_edits_of(self, target: Message) -> None:
+        """Empty the content of the EDIT entries that change `target` (it was recalled). They
+        follow it in its group's log, so the group's seq index bounds the search."""
+        await self.session.execute(
+            update(Message)
+            .where(
+                Message.group_id == target.group_id,
+                Message.seq > target.seq,
+                Message.target_message_id == target.message_id,
+                Message.msg_type == MessageType.EDIT,
+            )
+            .values(msg_content="", updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+    async def get_last_messages(self, group_ids: Sequence[str]) -> dict[str, Message]:
+        """Each group's latest message that is not an EDIT or RECALL entry, keyed by group.
+
+        Per group, a correlated subquery walks the group's seq index backwards to the first
+        such message (usually the last one), instead of reading the whole log.
+        """
+        if not group_ids:
             return {}
+        last_shown = (
+            select(Message.seq)
+            .where(Message.group_id == Group.group_id, NOT_A_CHANGE)
+            .order_by(Message.seq.desc())
+            .limit(1)
+            .correlate(Group)
+            .scalar_subquery()
+        )
+        latest = (
+            select(Group.group_id.label("group_id"), last_shown.label("seq"))
+            .where(Group.group_id.in_(group_ids))
+            .subquery()
+        )
         rows = await self.session.execute(
-            select(Message).where(tuple_(Message.group_id, Message.seq).in_(wanted))
+            select(Message).join(
+                latest, and_(Message.group_id == latest.c.group_id, Message.seq == latest.c.seq)
+            )
         )
         return {message.group_id: message for message in rows.scalars()}
 
     async def count_unread(self, user_id: str) -> dict[str, int]:
-        """Per group of `user_id`: messages after their read mark that others sent."""
+        """Per group of `user_id`: messages after their read mark that others sent (EDIT and
+        RECALL entries change a message and are never unread)."""
         rows = await self.session.execute(
             select(Message.group_id, func.count())
             .join(
@@ -65,7 +122,11 @@ class MessageRepository:
                     GroupMember.user_id == user_id,
                 ),
             )
-            .where(Message.seq > GroupMember.last_read_seq, Message.from_user_id != user_id)
+            .where(
+                Message.seq > GroupMember.last_read_seq,
+                Message.from_user_id != user_id,
+                NOT_A_CHANGE,
+            )
             .group_by(Message.group_id)
         )
         return {group_id: int(count) for group_id, count in rows}
@@ -73,8 +134,8 @@ class MessageRepository:
     async def get_history(
         self, group_id: str, before_seq: int, limit: int
     ) -> list[tuple[Message, str]]:
-        """The last `limit` TEXT messages before `before_seq` with their senders' names,
-        oldest first."""
+        """The last `limit` TEXT messages before `before_seq` that were not recalled, in their
+        current state, with their senders' names, oldest first."""
         if limit <= 0:
             return []
         rows = await self.session.execute(
@@ -84,6 +145,7 @@ class MessageRepository:
                 Message.group_id == group_id,
                 Message.seq < before_seq,
                 Message.msg_type == MessageType.TEXT,
+                Message.recalled_at.is_(None),
             )
             .order_by(Message.seq.desc())
             .limit(limit)

@@ -5,7 +5,13 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter
 
 from app.schemas.common import StrictRequest
-from app.schemas.message import MAX_CONTENT_LENGTH, MAX_SEQ, ClientMsgIdField, GroupIdField
+from app.schemas.message import (
+    MAX_SEQ,
+    ClientMsgIdField,
+    ContentField,
+    GroupIdField,
+    Identifier,
+)
 
 MAX_SYNC_GROUPS = 500
 
@@ -17,7 +23,22 @@ SeenSeq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 class SendMessageEvent(StrictRequest):
     type: Literal["send_message"]
     group_id: str = GroupIdField
-    content: str = Field(min_length=1, max_length=MAX_CONTENT_LENGTH)
+    content: str = ContentField
+    client_msg_id: str | None = ClientMsgIdField
+    reply_to: Identifier | None = None
+    mentions: list[Identifier] = Field(default_factory=list)
+
+
+class EditMessageEvent(StrictRequest):
+    type: Literal["edit_message"]
+    message_id: Identifier
+    content: str = ContentField
+    client_msg_id: str | None = ClientMsgIdField
+
+
+class RecallMessageEvent(StrictRequest):
+    type: Literal["recall_message"]
+    message_id: Identifier
     client_msg_id: str | None = ClientMsgIdField
 
 
@@ -42,8 +63,16 @@ class PingEvent(StrictRequest):
 
 
 ClientEvent = Annotated[
-    SendMessageEvent | SyncEvent | TypingEvent | ReadEvent | PingEvent,
+    SendMessageEvent
+    | EditMessageEvent
+    | RecallMessageEvent
+    | SyncEvent
+    | TypingEvent
+    | ReadEvent
+    | PingEvent,
     Field(discriminator="type"),
 ]
 client_event_adapter: TypeAdapter[ClientEvent] = TypeAdapter(ClientEvent)
-CLIENT_EVENT_TYPES = frozenset({"send_message", "sync", "typing", "read", "ping"})
+CLIENT_EVENT_TYPES = frozenset(
+    {"send_message", "edit_message", "recall_message", "sync", "typing", "read", "ping"}
+)

@@ -17,7 +17,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app.errors import AppError, as_app_error
 from app.metrics import TYPING_THROTTLED
-from app.models import User
+from app.models import Message, User
 from app.realtime.envelope import Event, encode_event
 from app.realtime.fanout import Fanout
 from app.realtime.throttle import Throttle
@@ -25,8 +25,10 @@ from app.schemas.message import MessageCreate
 from app.schemas.ws import (
     CLIENT_EVENT_TYPES,
     ClientEvent,
+    EditMessageEvent,
     PingEvent,
     ReadEvent,
+    RecallMessageEvent,
     SendMessageEvent,
     SyncEvent,
     TypingEvent,
@@ -57,6 +59,8 @@ class ProtocolSession:
         self.connection = connection
         self._handlers: dict[type[Any], Callable[[Any], Awaitable[None]]] = {
             SendMessageEvent: self.handle_send_message,
+            EditMessageEvent: self.handle_edit_message,
+            RecallMessageEvent: self.handle_recall_message,
             SyncEvent: self.handle_sync,
             TypingEvent: self.handle_typing,
             ReadEvent: self.handle_read,
@@ -134,16 +138,43 @@ class ProtocolSession:
 
     async def handle_send_message(self, event: SendMessageEvent) -> None:
         body = MessageCreate(
-            group_id=event.group_id, content=event.content, client_msg_id=event.client_msg_id
+            group_id=event.group_id,
+            content=event.content,
+            client_msg_id=event.client_msg_id,
+            reply_to=event.reply_to,
+            mentions=event.mentions,
         )
         result = await self.services.messages.send_message(
             self.user, body, connection_id=self.connection.id
         )
+        self._sent(event.client_msg_id, result.message)
+
+    async def handle_edit_message(self, event: EditMessageEvent) -> None:
+        changed = await self.services.messages.edit_message(
+            self.user,
+            event.message_id,
+            event.content,
+            client_msg_id=event.client_msg_id,
+            connection_id=self.connection.id,
+        )
+        self._sent(event.client_msg_id, changed.entry)
+
+    async def handle_recall_message(self, event: RecallMessageEvent) -> None:
+        changed = await self.services.messages.recall_message(
+            self.user,
+            event.message_id,
+            client_msg_id=event.client_msg_id,
+            connection_id=self.connection.id,
+        )
+        self._sent(event.client_msg_id, changed.entry)
+
+    def _sent(self, client_msg_id: str | None, entry: Message) -> None:
+        """`message_sent`: the log entry the client's send, edit or recall appended."""
         self.reply(
             {
                 "type": "message_sent",
-                "client_msg_id": event.client_msg_id,
-                "message": message_payload(result.message),
+                "client_msg_id": client_msg_id,
+                "message": message_payload(entry),
             }
         )
 

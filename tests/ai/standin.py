@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import uvicorn
@@ -25,7 +25,8 @@ from tests.ai import standin_wire
 @dataclass
 class Behaviour:
     """`ok` (the reply; streamed when the request asks), `stream` (these `chunks`), `status`
-    (an error in the API's shape), `hang` (no answer until the stand-in stops), `invalid_json`,
+    (an error in the API's shape), `hang` (no answer until the stand-in stops), `held` (`ok`,
+    once `release` is set), `invalid_json`,
     `no_reply` / `shape` (an unexpected shape), `odd_events` (`stream`, with events of
     unexpected shapes among them), `cut` (chunks, then the connection closes
     mid-stream), `stream_error` (chunks, then an error inside the stream), `huge` (an endless
@@ -141,6 +142,9 @@ class StandInAI:
         try:
             if behaviour.delay:
                 await asyncio.sleep(behaviour.delay)
+            if behaviour.kind == "held":
+                await _first(self.release.wait(), hung_up.wait())
+                behaviour = replace(behaviour, kind="ok")
             if behaviour.kind == "hang":
                 await _first(self.release.wait(), hung_up.wait())
             else:

@@ -223,7 +223,7 @@ async def test_the_in_process_dispatcher_is_bounded() -> None:
     dispatcher = InProcessDispatcher(process, answer, concurrency=1, backlog=2)
     deferred_before = REGISTRY.get_sample_value("im_ai_dispatch_deferred_total") or 0.0
     await dispatcher.dispatch("r0")
-    await dispatcher.start(ClaimedMessage("r1", "token", "g", "m", "content", 1))
+    await dispatcher.start(ClaimedMessage("r1", "token", "m"))
     for index in range(2, 5):
         await dispatcher.dispatch(f"r{index}")
     await dispatcher.dispatch("r0")  # already held: not taken twice

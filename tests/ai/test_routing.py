@@ -93,18 +93,32 @@ async def test_ai_layer_off_runs_core_alone(
 
 
 @pytest.mark.parametrize(
-    ("group_ai_enabled", "role", "msg_type", "routed"),
+    ("group_ai_enabled", "role", "msg_type", "mentions_assistant", "routed"),
     [
-        (True, "PATIENT", "TEXT", True),
-        (False, "PATIENT", "TEXT", False),
-        (True, "DOCTOR", "TEXT", False),
-        (True, "AI_ASSISTANT", "TEXT", False),
-        (True, "PATIENT", "SYSTEM", False),
+        (True, "PATIENT", "TEXT", False, True),
+        (False, "PATIENT", "TEXT", False, False),
+        (False, "PATIENT", "TEXT", True, False),
+        (True, "DOCTOR", "TEXT", False, False),
+        (True, "DOCTOR", "TEXT", True, True),
+        (False, "DOCTOR", "TEXT", True, True),
+        (True, "AI_ASSISTANT", "TEXT", False, False),
+        (True, "AI_ASSISTANT", "TEXT", True, False),
+        (True, "PATIENT", "SYSTEM", False, False),
+        (True, "PATIENT", "EDIT", False, False),
+        (True, "PATIENT", "RECALL", False, False),
+        (False, "DOCTOR", "EDIT", True, False),
     ],
 )
-def test_the_routing_rule(group_ai_enabled: bool, role: str, msg_type: str, routed: bool) -> None:
+def test_the_routing_rule(
+    group_ai_enabled: bool, role: str, msg_type: str, mentions_assistant: bool, routed: bool
+) -> None:
     assert (
-        routes_to_ai(group_ai_enabled=group_ai_enabled, sender_group_role=role, msg_type=msg_type)
+        routes_to_ai(
+            group_ai_enabled=group_ai_enabled,
+            sender_group_role=role,
+            msg_type=msg_type,
+            mentions_assistant=mentions_assistant,
+        )
         is routed
     )
 

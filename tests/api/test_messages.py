@@ -26,6 +26,12 @@ MESSAGE_FIELDS = {
     "msg_content",
     "client_msg_id",
     "created_at",
+    "reply_to",
+    "mentions",
+    "attachment",
+    "target_message_id",
+    "edited_at",
+    "recalled_at",
 }
 
 
@@ -55,6 +61,12 @@ async def test_send_returns_the_stored_message(client: httpx.AsyncClient) -> Non
     )
     assert message["client_msg_id"] == "c1"
     assert datetime.fromisoformat(message["created_at"]).tzinfo is not None
+    assert (message["reply_to"], message["mentions"], message["attachment"]) == (None, [], None)
+    assert (message["target_message_id"], message["edited_at"], message["recalled_at"]) == (
+        None,
+        None,
+        None,
+    )
     without_id = await send_ok(client, room.patient, room.group_id, "again")
     assert without_id["client_msg_id"] is None and without_id["seq"] == 3
 
@@ -183,17 +195,19 @@ async def test_get_message(client: httpx.AsyncClient) -> None:
         assert response.json() == sent
 
 
-async def test_get_message_refused_to_outsiders_and_unknown_is_404(
+async def test_get_message_answers_outsiders_as_if_it_did_not_exist(
     client: httpx.AsyncClient,
 ) -> None:
     room = await consultation(client)
     sent = await send_ok(client, room.patient, room.group_id, "private")
     outsider = await create_user(client, "DOCTOR")
     response = await client.get(f"/api/message/{sent['message_id']}", headers=outsider.headers)
-    assert_error(response, 403, "NOT_A_MEMBER")
+    error = assert_error(response, 404, "MESSAGE_NOT_FOUND")
     assert "private" not in response.text
     missing = await client.get("/api/message/msg_nope", headers=room.doctor.headers)
-    assert_error(missing, 404, "MESSAGE_NOT_FOUND")
+    assert assert_error(missing, 404, "MESSAGE_NOT_FOUND")["message"] == error["message"].replace(
+        sent["message_id"], "msg_nope"
+    )
 
 
 async def test_former_member_can_no_longer_read_messages(client: httpx.AsyncClient) -> None:
@@ -203,7 +217,7 @@ async def test_former_member_can_no_longer_read_messages(client: httpx.AsyncClie
         f"/api/group/{room.group_id}/members/{room.patient.user_id}", headers=room.patient.headers
     )
     response = await client.get(f"/api/message/{sent['message_id']}", headers=room.patient.headers)
-    assert_error(response, 403, "NOT_A_MEMBER")
+    assert_error(response, 404, "MESSAGE_NOT_FOUND")
     assert_error(await list_messages(client, room.patient, room.group_id), 403, "NOT_A_MEMBER")
 
 

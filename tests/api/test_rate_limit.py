@@ -4,6 +4,7 @@ idempotent replays are not counted."""
 import httpx
 import pytest
 
+from tests.changes import edit, recall
 from tests.factories import assert_error, consultation, list_messages, send
 
 LIMIT = 3
@@ -74,3 +75,17 @@ async def test_a_replay_at_the_limit_still_returns_the_original(client: httpx.As
     replay = await send(client, room.patient, room.group_id, "a", client_msg_id="lost-answer")
     assert replay.status_code == 200
     assert replay.json() == first.json()
+
+
+async def test_edits_and_recalls_count_and_refused_ones_do_not(
+    client: httpx.AsyncClient,
+) -> None:
+    """Each change appends to the log, so a flood of edits is limited like a flood of sends."""
+    room = await consultation(client)
+    sent = await send(client, room.patient, room.group_id, "one")
+    message_id = sent.json()["message_id"]
+    refused = await edit(client, room.doctor, message_id, "not the sender")
+    assert_error(refused, 403, "NOT_THE_SENDER")
+    assert (await edit(client, room.patient, message_id, "two")).status_code == 200
+    assert (await recall(client, room.patient, message_id)).status_code == 200
+    assert_rate_limited(await send(client, room.patient, room.group_id, "four"))

@@ -30,7 +30,7 @@ from app.services.ai.deltas import DeltaCoalescer
 from app.services.ai.outbox import DISPATCH_GRACE, ClaimedMessage
 from app.services.ai.providers import AIProvider, Prompt, Turn
 from app.services.ai.reply import AIReply, ClaimLost, ReplyOutcome
-from app.services.ai.transitions import Claim, Fail, RequeueDue
+from app.services.ai.transitions import Claim, Fail, RequeueDue, Skip
 from app.services.core.message_writer import MessageWriter
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,14 @@ class ClaimedRequest:
         """The request as recorded: the seed's `{"message", "history"}`."""
         payload = {"message": self.message, "history": [t.__dict__ for t in self.history]}
         return json.dumps(payload, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Context:
+    request: ClaimedRequest
+    recalled: bool
+    assistant: bool
+    """The assistant is still a member of the group."""
 
 
 class AIInteractionService:
@@ -86,34 +94,30 @@ class AIInteractionService:
         if not await self.writer.apply(Claim(record_id, token, utcnow() + self.lease)):
             return None
         async with self.db.read() as session:
-            message = await AIInteractionRepository(session).message_to_answer(record_id)
-        if message is None:  # the record went with its group
+            message_id = await AIInteractionRepository(session).message_to_answer(record_id)
+        if message_id is None:  # the record went with its group
             return None
-        return await self.answer(
-            ClaimedMessage(
-                record_id,
-                token,
-                message.group_id,
-                message.message_id,
-                message.msg_content,
-                message.seq,
-            )
-        )
+        return await self.answer(ClaimedMessage(record_id, token, message_id))
 
     async def answer(self, claimed: ClaimedMessage) -> str | None:
         """Run a record this worker has claimed to SUCCESS or FAILED; returns the reply, or
         None when it could not be produced or stored (or another worker took it over)."""
         started = time.perf_counter()
-        history, assistant_is_member = await self._context(claimed)
-        request = ClaimedRequest(
-            claimed.record_id,
-            claimed.token,
-            claimed.group_id,
-            claimed.message_id,
-            claimed.content,
-            history,
-        )
-        if not assistant_is_member:
+        context = await self._context(claimed)
+        if context is None:
+            return None
+        request = context.request
+        if context.recalled:  # the AI never sees a recalled message
+            await self.writer.apply(
+                Skip(
+                    request.record_id,
+                    request.token,
+                    "The message was recalled before the AI answered",
+                )
+            )
+            logger.info("ai record %s skipped: its message was recalled", request.record_id)
+            return None
+        if not context.assistant:
             await self._fail(
                 request, "The AI assistant is no longer a member of this group", 0, started
             )
@@ -137,17 +141,28 @@ class AIInteractionService:
             reply = reply[: self.max_reply_chars - 1] + "…"
         return await self._store(request, reply, attempts, started)
 
-    async def _context(self, claimed: ClaimedMessage) -> tuple[list[Turn], bool]:
-        """The history before the message, and whether the assistant is still a member."""
+    async def _context(self, claimed: ClaimedMessage) -> Context | None:
+        """The message in its current state (a doctor's prefixed with their name, as in the
+        history), the history before it, and whether the assistant is still a member; None
+        when the record went with its group."""
         async with self.db.read() as session:
+            messages = MessageRepository(session)
+            found = await messages.get_with_sender(claimed.message_id)
+            if found is None:
+                return None
+            message, sender_name = found
             member = await GroupMemberRepository(session).get_member(
-                claimed.group_id, self.assistant_user_id
+                message.group_id, self.assistant_user_id
             )
-            rows = await MessageRepository(session).get_history(
-                claimed.group_id, claimed.seq, self.history_limit
-            )
+            rows = await messages.get_history(message.group_id, message.seq, self.history_limit)
         history = [_turn(m.from_user_role, name, m.msg_content) for m, name in rows]
-        return history, member is not None
+        text = _turn(message.from_user_role, sender_name, message.msg_content).content
+        request = ClaimedRequest(
+            claimed.record_id, claimed.token, message.group_id, message.message_id, text, history
+        )
+        return Context(
+            request, recalled=message.recalled_at is not None, assistant=member is not None
+        )
 
     async def _store(
         self, request: ClaimedRequest, reply: str, attempts: int, started: float
@@ -157,6 +172,7 @@ class AIInteractionService:
             record_id=request.record_id,
             token=request.token,
             group_id=request.group_id,
+            user_message_id=request.user_message_id,
             assistant_id=self.assistant_user_id,
             outcome=ReplyOutcome(reply, request.body(), duration_ms, attempts),
         )

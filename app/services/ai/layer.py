@@ -81,6 +81,7 @@ class AILayer:
         self.hook = AIOutboxHook(
             self.service.provider.url,
             self.dispatcher.dispatch,
+            parts.assistant_user_id,
             start=in_process.start if in_process is not None else None,
             lease=self.service.lease,
         )

@@ -30,14 +30,11 @@ DISPATCH_GRACE = timedelta(seconds=30)
 
 @dataclass(frozen=True)
 class ClaimedMessage:
-    """A record claimed at staging, with the facts of the message it answers."""
+    """A record claimed (at staging, or by a worker), and the message it answers."""
 
     record_id: str
     token: str
-    group_id: str
     message_id: str
-    content: str
-    seq: int
 
 
 Dispatch = Callable[[str], Awaitable[None]]
@@ -46,12 +43,19 @@ Start = Callable[[ClaimedMessage], Awaitable[None]]
 
 class AIOutboxHook:
     def __init__(
-        self, service_url: str, dispatch: Dispatch, *, start: Start | None, lease: timedelta
+        self,
+        service_url: str,
+        dispatch: Dispatch,
+        assistant_user_id: str,
+        *,
+        start: Start | None,
+        lease: timedelta,
     ) -> None:
         """`start`: an in-process worker that takes records claimed at staging; None when the
         worker is elsewhere (Celery) and claims records itself."""
         self.service_url = redact_url(service_url)
         self.dispatch = dispatch
+        self.assistant_user_id = assistant_user_id
         self.start = start
         self.lease = lease
 
@@ -63,6 +67,7 @@ class AIOutboxHook:
             group_ai_enabled=stored.group_ai_enabled,
             sender_group_role=message.from_user_role,
             msg_type=message.msg_type,
+            mentions_assistant=self.assistant_user_id in stored.mentions,
         ):
             return None
         record_id = generate_record_id()
@@ -83,9 +88,7 @@ class AIOutboxHook:
                 await self.dispatch(record_id)
 
             return dispatch_after_commit
-        claimed = ClaimedMessage(
-            record_id, token, message.group_id, message.message_id, message.msg_content, message.seq
-        )
+        claimed = ClaimedMessage(record_id, token, message.message_id)
 
         async def start_after_commit() -> None:
             await start(claimed)

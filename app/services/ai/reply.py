@@ -1,6 +1,7 @@
 """The AI's reply as an append to the group's log: the reply message and the record's SUCCESS
 commit together, and only if the worker still holds the record's claim — so a reply is posted
-once even when a lapsed lease let another worker take the record."""
+once even when a lapsed lease let another worker take the record — and the question was not
+recalled meanwhile."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict
 from app.models import Message, MessageType, UserRole
 from app.repositories.ai_interaction_repository import AIInteractionRepository
+from app.repositories.message_repository import MessageRepository
 from app.services.core.message_writer import Append, BatchFacts, Draft, Key
 
 
@@ -28,11 +30,19 @@ class ReplyOutcome:
 
 class AIReply(Append):
     def __init__(
-        self, *, record_id: str, token: str, group_id: str, assistant_id: str, outcome: ReplyOutcome
+        self,
+        *,
+        record_id: str,
+        token: str,
+        group_id: str,
+        user_message_id: str,
+        assistant_id: str,
+        outcome: ReplyOutcome,
     ) -> None:
         self.record_id = record_id
         self.token = token
         self.group_id = group_id
+        self.user_message_id = user_message_id
         self.assistant_id = assistant_id
         self.outcome = outcome
 
@@ -46,6 +56,12 @@ class AIReply(Append):
         if self.membership_key() not in facts.roles:
             raise Conflict(
                 "The AI assistant is no longer a member of this group", code="AI_NOT_A_MEMBER"
+            )
+        question = await MessageRepository(session).get_by_id(self.user_message_id)
+        if question is None or question.recalled_at is not None:
+            # Recalled while the AI was answering: the answer would repeat what was taken back.
+            raise Conflict(
+                "The message was recalled while the AI answered", code="MESSAGE_RECALLED"
             )
         return Draft(
             self.assistant_id,

@@ -1,11 +1,16 @@
-"""Which messages go to the AI (SPEC §7): the sender's role *in that group* is PATIENT, the
-group has `ai_enabled`, and the message is a TEXT. DOCTOR and AI_ASSISTANT messages never do
-(no loops)."""
+"""Which messages go to the AI (SPEC §7, §11): a TEXT whose sender's role *in that group* is
+PATIENT while the group has `ai_enabled`, or a TEXT in which a DOCTOR member mentions the AI
+assistant (the doctor consults it, even with the group's AI off). AI_ASSISTANT messages never
+do (no loops), nor do SYSTEM messages or EDIT and RECALL entries (a change never re-asks)."""
 
 from app.models import MessageType, UserRole
 
 
-def routes_to_ai(*, group_ai_enabled: bool, sender_group_role: str, msg_type: str) -> bool:
-    return (
-        group_ai_enabled and msg_type == MessageType.TEXT and sender_group_role == UserRole.PATIENT
-    )
+def routes_to_ai(
+    *, group_ai_enabled: bool, sender_group_role: str, msg_type: str, mentions_assistant: bool
+) -> bool:
+    if msg_type != MessageType.TEXT:
+        return False
+    if sender_group_role == UserRole.DOCTOR:
+        return mentions_assistant
+    return group_ai_enabled and sender_group_role == UserRole.PATIENT

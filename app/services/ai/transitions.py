@@ -46,6 +46,18 @@ class Fail(Change[bool]):
 
 
 @dataclass(frozen=True)
+class Skip(Change[bool]):
+    record_id: str
+    token: str
+    reason: str
+
+    async def apply(self, session: AsyncSession) -> bool:
+        return await AIInteractionRepository(session).skip(
+            self.record_id, self.token, reason=self.reason
+        )
+
+
+@dataclass(frozen=True)
 class RequeueDue(Change[list[str]]):
     now: datetime
     grace: timedelta

@@ -135,9 +135,7 @@ class GroupService:
         async with self.db.read() as session:
             memberships = await GroupMemberRepository(session).get_memberships(user.user_id)
             messages = MessageRepository(session)
-            last = await messages.get_last_messages(
-                [(g.group_id, g.last_seq) for _, g in memberships]
-            )
+            last = await messages.get_last_messages([g.group_id for _, g in memberships])
             unread = await messages.count_unread(user.user_id)
             counts = await GroupMemberRepository(session).count_by_groups(
                 [g.group_id for _, g in memberships]

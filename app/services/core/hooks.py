@@ -26,6 +26,11 @@ class StoredMessage:
     message: Message
     group_ai_enabled: bool
 
+    @property
+    def mentions(self) -> tuple[str, ...]:
+        """The users the message mentions (none for most)."""
+        return tuple(self.message.mentions or ())
+
 
 class MessageHook(Protocol):
     async def on_message_stored(

@@ -1,7 +1,9 @@
-"""Sending and reading messages: membership, idempotency, the rate limit, pages and read marks.
+"""Sending, changing and reading messages: membership, replies and mentions, idempotency, the
+rate limit, pages, revisions and read marks.
 
-A send is an append through the writer (message_writer.py), which stores it with the group's
-next seq and pushes it after the commit. Reads go through the bare-connection read path.
+A send, an edit and a recall are appends through the writer (message_writer.py; the change
+kinds in message_changes.py), which stores each with the group's next seq and pushes it after
+the commit. Reads go through the bare-connection read path.
 """
 
 from __future__ import annotations
@@ -10,19 +12,27 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.db.session import Database
-from app.errors import AppError, InvalidInput, NotFound, PermissionDenied, RateLimited
-from app.models import Message, MessageType, User
+from app.errors import InvalidInput, PermissionDenied, RateLimited
+from app.models import Message, MessageRevision, User
 from app.realtime.fanout import Fanout
 from app.repositories import message_reads
 from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.group_repository import GroupRepository
 from app.repositories.message_repository import MessageRepository
+from app.repositories.message_revision_repository import MessageRevisionRepository
 from app.schemas.message import MessageCreate
+from app.services.core.actor import Actor
 from app.services.core.events import read_event
-from app.services.core.message_writer import Append, Appended, BatchFacts, Draft, Key, MessageWriter
+from app.services.core.message_changes import (
+    ChangeWindows,
+    MessageChange,
+    MessageEdit,
+    MessageRecall,
+    message_not_found,
+)
+from app.services.core.message_send import UserSend
+from app.services.core.message_writer import Append, Appended, MessageWriter
 from app.services.core.permissions import require_group, require_member
 from app.services.core.rate_limit import RateLimiter
 
@@ -40,93 +50,144 @@ class MessagePage:
     has_more: bool
 
 
-async def not_a_member(session: AsyncSession, group_id: str) -> AppError:
-    """The refusal for someone who is not in `group_id`: 404 if it does not exist, else 403."""
-    if await GroupRepository(session).exists(group_id):
-        return PermissionDenied("You are not a member of this group", code="NOT_A_MEMBER")
-    return NotFound(f"Group {group_id} not found", code="GROUP_NOT_FOUND")
+@dataclass(frozen=True)
+class Changed:
+    """An edit or a recall: its EDIT or RECALL entry and the target in its new state."""
 
-
-class UserSend(Append):
-    """A member's TEXT message; its role in the group is stored with it."""
-
-    def __init__(self, sender: User, body: MessageCreate) -> None:
-        self.sender = sender
-        self.body = body
-        self.group_id = body.group_id
-
-    def membership_key(self) -> Key:
-        return (self.group_id, self.sender.user_id)
-
-    def idempotency_key(self) -> Key | None:
-        client_msg_id = self.body.client_msg_id
-        return (self.sender.user_id, client_msg_id) if client_msg_id is not None else None
-
-    async def draft(self, session: AsyncSession, facts: BatchFacts) -> Draft:
-        role = facts.roles.get(self.membership_key())
-        if role is None:
-            raise await not_a_member(session, self.group_id)
-        return Draft(
-            self.sender.user_id, role, MessageType.TEXT, self.body.content, self.body.client_msg_id
-        )
+    entry: Message
+    """The entry (for a replay of its `client_msg_id`, the one stored first)."""
+    target: Message
 
 
 class MessageService:
     def __init__(
-        self, db: Database, writer: MessageWriter, fanout: Fanout, rate_limiter: RateLimiter
+        self,
+        db: Database,
+        writer: MessageWriter,
+        fanout: Fanout,
+        rate_limiter: RateLimiter,
+        windows: ChangeWindows,
     ) -> None:
         self.db = db
         self.writer = writer
         self.fanout = fanout
         self.rate_limiter = rate_limiter
+        self.windows = windows
 
     async def send_message(
         self, sender: User, body: MessageCreate, *, connection_id: str | None = None
     ) -> Appended:
         """Store a member's message; idempotent on `client_msg_id`.
 
-        Raises NotFound (group), PermissionDenied (non-member), RateLimited. After commit: a
-        `message` event to the group (the sending connection excluded) and the hooks' work. A
-        replay returns the original with `created=False` and publishes nothing.
+        Raises NotFound (group), PermissionDenied (non-member), InvalidInput (reply, mentions),
+        RateLimited. After commit: a `message` event to the group (the sending connection
+        excluded) and the hooks' work. A replay returns the original with `created=False` and
+        publishes nothing.
         """
+        return await self._append_counted(
+            sender, UserSend(sender, body), body.client_msg_id, connection_id
+        )
+
+    async def edit_message(
+        self,
+        editor: User,
+        message_id: str,
+        content: str,
+        *,
+        client_msg_id: str | None = None,
+        connection_id: str | None = None,
+    ) -> Changed:
+        """Append an EDIT entry and give the target its new content (the sender, within the
+        edit window). Raises NotFound (unknown, or not the editor's group), InvalidInput (not a
+        TEXT/IMAGE/FILE message), PermissionDenied (NOT_THE_SENDER, EDIT_WINDOW_CLOSED),
+        Conflict (MESSAGE_RECALLED), RateLimited. After commit: the entry as a `message` event."""
+        group_id = await self._group_of(message_id)
+        edit = MessageEdit(editor, group_id, message_id, self.windows, client_msg_id, content)
+        return await self._change(editor, edit, connection_id)
+
+    async def recall_message(
+        self,
+        actor: User,
+        message_id: str,
+        *,
+        client_msg_id: str | None = None,
+        connection_id: str | None = None,
+    ) -> Changed:
+        """Append a RECALL entry and empty the target (the sender within the recall window, or
+        a DOCTOR member at any time). Raises as `edit_message`. After commit: the entry as a
+        `message` event."""
+        group_id = await self._group_of(message_id)
+        recall = MessageRecall(actor, group_id, message_id, self.windows, client_msg_id)
+        return await self._change(actor, recall, connection_id)
+
+    async def _group_of(self, message_id: str) -> str:
+        async with self.db.read() as session:
+            placement = await MessageRepository(session).get_placement(message_id)
+        if placement is None:
+            raise message_not_found(message_id)
+        return placement[0]
+
+    async def _change(
+        self, actor: User, change: MessageChange, connection_id: str | None
+    ) -> Changed:
+        result = await self._append_counted(actor, change, change.client_msg_id, connection_id)
+        if result.created:
+            return Changed(result.message, change.changed)
+        return Changed(result.message, await self.get_message(actor, change.target_id))
+
+    async def _append_counted(
+        self, user: User, item: Append, client_msg_id: str | None, connection_id: str | None
+    ) -> Appended:
+        """Append under the user's rate limit; only new entries count."""
         try:
-            async with self.rate_limiter.attempt(sender.user_id) as attempt:
-                result = await self.writer.append(
-                    UserSend(sender, body), exclude_connection_id=connection_id
-                )
+            async with self.rate_limiter.attempt(user.user_id) as attempt:
+                result = await self.writer.append(item, exclude_connection_id=connection_id)
                 if result.created:
                     attempt.count()
         except RateLimited:
             # A replay is not a new send: a client retrying a stored message learns it was
             # stored even at the limit, instead of showing a delivered message as failed.
-            original = await self._find_replay(sender, body)
+            original = await self._find_replay(user, client_msg_id)
             if original is None:
                 raise
             return Appended(original, created=False)
         return result
 
-    async def _find_replay(self, sender: User, body: MessageCreate) -> Message | None:
-        """The message `sender` already stored under `body.client_msg_id`, if any."""
-        if body.client_msg_id is None:
+    async def _find_replay(self, user: User, client_msg_id: str | None) -> Message | None:
+        """The message `user` already stored under `client_msg_id`, if any."""
+        if client_msg_id is None:
             return None
         async with self.db.read() as session:
             return await MessageRepository(session).get_by_client_msg_id(
-                sender.user_id, body.client_msg_id
+                user.user_id, client_msg_id
             )
 
     async def get_message(self, reader: User, message_id: str) -> Message:
-        """A message of one of the reader's groups; NotFound otherwise (no existence leak)."""
+        """A message of one of the reader's groups, in its current state; NotFound otherwise
+        (the same answer for an unknown message and for another group's: no existence leak)."""
         async with self.db.read() as session:
             message = await MessageRepository(session).get_by_id(message_id)
             if message is None:
-                raise NotFound(f"Message {message_id} not found", code="MESSAGE_NOT_FOUND")
-            await require_member(
-                GroupRepository(session),
-                GroupMemberRepository(session),
-                message.group_id,
-                reader.user_id,
-            )
+                raise message_not_found(message_id)
+            members = GroupMemberRepository(session)
+            if await members.get_member(message.group_id, reader.user_id) is None:
+                raise message_not_found(message_id)
             return message
+
+    async def get_revisions(
+        self, actor: Actor, message_id: str
+    ) -> tuple[Message, list[MessageRevision]]:
+        """A message as it is now and its earlier contents, oldest first: the record behind
+        edits and recalls, for the service key only (PermissionDenied otherwise)."""
+        if not actor.is_service:
+            raise PermissionDenied(
+                "Revisions are readable with the service key only", code="SERVICE_KEY_REQUIRED"
+            )
+        async with self.db.read() as session:
+            message = await MessageRepository(session).get_by_id(message_id)
+            if message is None:
+                raise message_not_found(message_id)
+            return message, await MessageRevisionRepository(session).list_for(message_id)
 
     async def get_messages(
         self, reader: User, group_id: str, page: int, page_size: int

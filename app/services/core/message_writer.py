@@ -60,9 +60,13 @@ class Draft:
     msg_type: str
     content: str
     client_msg_id: str | None = None
+    reply_to: str | None = None
+    mentions: tuple[str, ...] = ()
+    target_message_id: str | None = None
+    """The message an EDIT or RECALL entry changes."""
 
     def to_message(self, group_id: str, seq: int) -> Message:
-        return Message(
+        message = Message(
             message_id=generate_message_id(),
             group_id=group_id,
             seq=seq,
@@ -72,6 +76,14 @@ class Draft:
             msg_content=self.content,
             client_msg_id=self.client_msg_id,
         )
+        # Set only when given: a plain send pays nothing for them (they are stored as NULL).
+        if self.reply_to is not None:
+            message.reply_to = self.reply_to
+        if self.mentions:
+            message.mentions = list(self.mentions)
+        if self.target_message_id is not None:
+            message.target_message_id = self.target_message_id
+        return message
 
 
 @dataclass(frozen=True)
