@@ -195,7 +195,12 @@ async def start_server(settings: Settings) -> Server:
         ),
     )
     groups = GroupService(
-        core.db, core.writer, core.fanout, presence, assistant_user_id=core.assistant_user_id
+        core.db,
+        core.writer,
+        core.fanout,
+        presence,
+        core.hooks,
+        assistant_user_id=core.assistant_user_id,
     )
     server = Server(
         core=core,

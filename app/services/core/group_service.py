@@ -27,6 +27,7 @@ from app.schemas.group import (
 from app.schemas.message import MessageResponse
 from app.services.core.actor import Actor
 from app.services.core.events import group_updated_event
+from app.services.core.hooks import GroupChange, Hooks, run_after_commit
 from app.services.core.membership import MemberJoin, MemberLeave, require_user
 from app.services.core.message_writer import MessageWriter
 from app.services.core.permissions import require_group, require_group_admin, require_member
@@ -60,6 +61,7 @@ class GroupService:
         writer: MessageWriter,
         fanout: Fanout,
         presence: PresenceService,
+        hooks: Hooks,
         *,
         assistant_user_id: str | None,
     ) -> None:
@@ -69,6 +71,7 @@ class GroupService:
         self.writer = writer
         self.fanout = fanout
         self.presence = presence
+        self.hooks = hooks
         self.assistant_user_id = assistant_user_id
 
     async def create_group(self, actor: Actor, body: GroupCreate) -> GroupResponse:
@@ -116,18 +119,28 @@ class GroupService:
             return _group_response(group, await groups.member_count(group_id))
 
     async def update_group(self, actor: Actor, group_id: str, body: GroupUpdate) -> GroupResponse:
-        """Rename, describe, or switch the AI (the doctors' hand-over). Emits `group_updated`."""
+        """Rename, describe, or switch the AI (the doctors' hand-over). Emits `group_updated`;
+        the group hooks see what changed (in the transaction) when anything did."""
         changes = body.model_dump(exclude_unset=True)
         if changes.get("group_name", "") is None or changes.get("ai_enabled", False) is None:
             raise InvalidInput("group_name and ai_enabled cannot be null", code="NULL_FIELD")
         async with self.db.write() as session, session.begin():
             groups, members = GroupRepository(session), GroupMemberRepository(session)
             group = await require_group_admin(groups, members, group_id, actor)
+            change = GroupChange(
+                group_id,
+                by_user_id=actor.user.user_id if actor.user is not None else None,
+                changed=frozenset(f for f, v in changes.items() if getattr(group, f) != v),
+                ai_enabled_before=group.ai_enabled,
+                ai_enabled=changes.get("ai_enabled", group.ai_enabled),
+            )
             for field, value in changes.items():
                 setattr(group, field, value)
             await groups.update(group)
             response = _group_response(group, await groups.member_count(group_id))
+            after_commit = await self.hooks.group_updated(session, change) if change.changed else []
         self.fanout.to_group(group_id, group_updated_event(response))
+        await run_after_commit(after_commit)
         return response
 
     async def list_groups(self, user: User) -> list[GroupSummary]:

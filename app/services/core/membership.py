@@ -25,6 +25,7 @@ from app.repositories.group_repository import GroupRepository
 from app.repositories.user_repository import UserRepository
 from app.services.core.actor import Actor
 from app.services.core.events import membership_event
+from app.services.core.hooks import MembershipChange
 from app.services.core.message_writer import Append, BatchFacts, Draft
 from app.services.core.permissions import require_group_admin, require_member
 
@@ -110,6 +111,7 @@ class MemberJoin(Append):
                 code="ROLE_MISMATCH",
             )
         self.role = role
+        self.membership = MembershipChange(self.group_id, user.user_id, role, joined=True)
         sender = self.actor.user or user
         if sender.user_id == user.user_id:
             return Draft(user.user_id, role, MessageType.SYSTEM, f"{user.username} joined")
@@ -165,6 +167,9 @@ class MemberLeave(Append):
                 code="LAST_DOCTOR",
             )
         user = await require_user(UserRepository(session), self.user_id)
+        self.membership = MembershipChange(
+            self.group_id, user.user_id, target.user_role, joined=False
+        )
         sender = actor.user or user
         content = (
             f"{user.username} left"

@@ -40,7 +40,13 @@ from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.group_repository import GroupRepository
 from app.repositories.message_repository import MessageRepository
 from app.services.core.events import message_event
-from app.services.core.hooks import AfterCommit, Hooks, StoredMessage
+from app.services.core.hooks import (
+    AfterCommit,
+    Hooks,
+    MembershipChange,
+    StoredMessage,
+    run_after_commit,
+)
 from app.utils.id_generator import generate_message_id
 
 logger = logging.getLogger(__name__)
@@ -104,6 +110,8 @@ class Append(Protocol):
     exclusive: bool = False
     """Run in a transaction of its own (an append that changes who is in the group)."""
     also_user_ids: tuple[str, ...] = ()
+    membership: MembershipChange | None = None
+    """Set by a join or leave (once drafted), for the hooks."""
     """Users who get the message event besides the group's members (someone who just left)."""
     invalidate_members: bool = False
     """The first event drops every instance's cached member list of the group."""
@@ -256,11 +264,7 @@ class MessageWriter:
             pending.settle(outcome)
         for change, result in zip(changes, committed.results, strict=True):
             change.settle(result)
-        for work in committed.after_commit:
-            try:
-                await work()
-            except Exception:
-                logger.exception("after-commit work of a message failed")
+        await run_after_commit(committed.after_commit)
 
     async def _after_failure(self, pending: _Pending, exc: Exception) -> Outcome:
         """A unique-key race on an idempotency key means a concurrent retry (perhaps on another
@@ -287,7 +291,7 @@ class MessageWriter:
             for index, message, ai_enabled in await _insert(session, batch, drafts):
                 await batch[index].item.after_insert(session, message)
                 after_commit += await self.hooks.message_stored(
-                    session, StoredMessage(message, ai_enabled)
+                    session, StoredMessage(message, ai_enabled, batch[index].item.membership)
                 )
                 outcomes[index] = Appended(message, created=True)
             results = [await pending.change.apply(session) for pending in changes]
