@@ -1,8 +1,8 @@
 """Queries on `groups`, including the seq counter that orders a group's messages."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
@@ -77,6 +77,45 @@ class GroupRepository:
             return None
         await self.session.execute(bump)
         return current[0] + count, current[1]
+
+    async def reserve_seqs_many(self, counts: Mapping[str, int]) -> dict[str, tuple[int, bool]]:
+        """`reserve_seqs` for several groups at once, in a fixed number of statements however
+        many groups: (last reserved seq, ai_enabled) per group that exists.
+
+        SQLite (whose write lock already serialises writers): one `UPDATE … CASE … RETURNING`.
+        PostgreSQL and MySQL: the rows are locked in group_id order first (`SELECT … ORDER BY
+        group_id FOR UPDATE`: writers on other instances lock in the same order, so they never
+        deadlock), then one `UPDATE … CASE`.
+        """
+        if len(counts) == 1:
+            [(group_id, count)] = counts.items()
+            reserved = await self.reserve_seqs(group_id, count)
+            return {} if reserved is None else {group_id: reserved}
+        ids = sorted(counts)
+        bump = (
+            update(Group)
+            .where(Group.group_id.in_(ids))
+            .values(
+                last_seq=Group.last_seq + case(counts, value=Group.group_id, else_=0),
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if self.session.get_bind().dialect.name == "sqlite":
+            result = await self.session.execute(
+                bump.returning(Group.group_id, Group.last_seq, Group.ai_enabled)
+            )
+            return {group_id: (last_seq, ai) for group_id, last_seq, ai in result}
+        locked = await self.session.execute(
+            select(Group.group_id, Group.last_seq, Group.ai_enabled)
+            .where(Group.group_id.in_(ids))
+            .order_by(Group.group_id)
+            .with_for_update()
+        )
+        current = {group_id: (last_seq, ai) for group_id, last_seq, ai in locked}
+        if current:
+            await self.session.execute(bump)
+        return {gid: (last + counts[gid], ai) for gid, (last, ai) in current.items()}
 
     async def existing_ids(self, group_ids: Iterable[str]) -> set[str]:
         ids = list(set(group_ids))

@@ -164,3 +164,35 @@ async def test_concurrent_sweepers_requeue_each_record_once(instances: list[Data
             select(AIInteractionRecord.updated_at).where(AIInteractionRecord.group_id == group_id)
         )
         assert all(stamp >= cutoff for stamp in touched.scalars())
+
+
+async def test_writers_reserving_several_groups_at_once_never_deadlock(
+    instances: list[Database],
+) -> None:
+    """Batches that span several groups reserve them in one go (`reserve_seqs_many`): writers on
+    several engines, each listing the groups in its own order, get dense seqs per group and no
+    deadlock (the rows are locked in group_id order whatever the caller's order)."""
+    groups = [(await _group(instances[0]))[1] for _ in range(4)]
+
+    async def writer(db: Database, rounds: int) -> dict[str, list[int]]:
+        got: dict[str, list[int]] = {group_id: [] for group_id in groups}
+        for _ in range(rounds):
+            wanted = {group_id: random.randint(1, 3) for group_id in random.sample(groups, 3)}
+            async with db.write() as session, session.begin():
+                reserved = await GroupRepository(session).reserve_seqs_many(
+                    dict(reversed(list(wanted.items())))
+                )
+            for group_id, (last, _) in reserved.items():
+                got[group_id] += list(range(last - wanted[group_id] + 1, last + 1))
+        return got
+
+    results = await asyncio.wait_for(
+        asyncio.gather(*(writer(instances[n % INSTANCES], 6) for n in range(12))), timeout=60
+    )
+    for group_id in groups:
+        seqs = sorted(seq for got in results for seq in got[group_id])
+        assert seqs == list(range(1, len(seqs) + 1)), group_id
+    async with instances[0].write() as session, session.begin():
+        assert await GroupRepository(session).reserve_seqs_many(
+            {groups[0]: 1, "group_missing": 2}
+        ) == {groups[0]: (len([s for got in results for s in got[groups[0]]]) + 1, True)}

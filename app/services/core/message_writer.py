@@ -378,19 +378,22 @@ async def _draft_all(
 async def _insert(
     session: AsyncSession, batch: Sequence[_Pending], drafts: list[tuple[int, Draft]]
 ) -> list[tuple[int, Message, bool]]:
-    """Reserve seqs per group (in group_id order) and insert the drafts in one statement.
-    Returns (batch index, message, the group's ai_enabled) in seq order per group."""
+    """Reserve seqs for every group of the batch at once and insert the drafts in one
+    statement. Returns (batch index, message, the group's ai_enabled) in seq order per group."""
     by_group: defaultdict[str, list[tuple[int, Draft]]] = defaultdict(list)
     for index, draft in drafts:
         by_group[batch[index].item.group_id].append((index, draft))
-    groups = GroupRepository(session)
+    if not by_group:
+        return []
+    reserved = await GroupRepository(session).reserve_seqs_many(
+        {group_id: len(entries) for group_id, entries in by_group.items()}
+    )
     rows: list[tuple[int, Message, bool]] = []
     for group_id in sorted(by_group):
-        entries = by_group[group_id]
-        reserved = await groups.reserve_seqs(group_id, len(entries))
-        if reserved is None:  # no such group: left unresolved (404)
+        if group_id not in reserved:  # no such group: left unresolved (404)
             continue
-        last_seq, ai_enabled = reserved
+        entries = by_group[group_id]
+        last_seq, ai_enabled = reserved[group_id]
         first_seq = last_seq - len(entries) + 1
         for offset, (index, draft) in enumerate(entries):
             rows.append((index, draft.to_message(group_id, first_seq + offset), ai_enabled))
