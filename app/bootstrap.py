@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -23,8 +23,7 @@ from app.db.database import create_engine
 from app.db.session import Database
 from app.errors import DATABASE_ERRORS
 from app.realtime import create_broker
-from app.realtime.fanout import Fanout, LocalDelivery, NoLocalConnections
-from app.realtime.member_cache import MemberCache, MemberLookup
+from app.realtime.fanout import Fanout, GroupsOfUsers, LocalDelivery, NoLocalConnections
 from app.realtime.presence import REFRESH_SECONDS, MemoryPresence, PresenceStore, RedisPresence
 from app.realtime.slots import MemorySlots, RedisSlots, SlotStore
 from app.realtime.throttle import MemoryThrottle, RedisThrottle, Throttle
@@ -95,7 +94,7 @@ async def build_core(settings: Settings, local: LocalDelivery) -> Core:
     db = Database(create_engine(settings))
     redis = Redis.from_url(settings.broker_url, socket_timeout=2) if settings.uses_redis else None
     broker = create_broker(settings.broker_url, f"{settings.redis_prefix}:events")
-    fanout = Fanout(broker, local, MemberCache(_member_lookup(db)))
+    fanout = Fanout(broker, local, _groups_of_users(db))
     hooks = Hooks()
     tokens = TokenService(settings)
     passwords = Passwords()
@@ -126,12 +125,12 @@ async def build_core(settings: Settings, local: LocalDelivery) -> Core:
     )
 
 
-def _member_lookup(db: Database) -> MemberLookup:
-    async def member_ids(group_id: str) -> list[str]:
+def _groups_of_users(db: Database) -> GroupsOfUsers:
+    async def groups_of(user_ids: Collection[str]) -> dict[str, set[str]]:
         async with db.read() as session:
-            return await GroupMemberRepository(session).get_member_ids(group_id)
+            return await GroupMemberRepository(session).groups_of_users(user_ids)
 
-    return member_ids
+    return groups_of
 
 
 @dataclass

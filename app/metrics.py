@@ -6,6 +6,10 @@ WS_CONNECTIONS = Gauge("im_ws_connections", "Open WebSocket connections on this 
 WS_CLOSED_SLOW = Counter("im_ws_slow_consumer_closed_total", "Connections closed with 4008")
 MESSAGES_SENT = Counter("im_messages_sent_total", "Messages stored", ["msg_type"])
 FANOUT_DELIVERIES = Counter("im_fanout_deliveries_total", "Events queued on local sockets")
+FANOUT_RECEIVED = Counter(
+    "im_fanout_envelopes_received_total",
+    "Envelopes this instance heard from the broker (routed: only for its own users' groups)",
+)
 FANOUT_LATENCY = Histogram(
     "im_fanout_latency_seconds",
     "From event publish to local socket queue",

@@ -7,6 +7,7 @@ readable table, and stops only the processes it started. Figures are kept in doc
     .venv/bin/python scripts/bench.py --workload send --db postgres --procs 2
     .venv/bin/python scripts/bench.py --workload fanout --py-spy /tmp/prof --profile-label 1000
     .venv/bin/python scripts/bench.py --workload ai-load --db postgres   # AI off / mock / stream
+    .venv/bin/python scripts/bench.py --workload fanout-scale --scale-procs 1,2,4 --db postgres
 """
 
 from __future__ import annotations
@@ -32,12 +33,23 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # `app`, for the h
 from benchkit import workloads_accounts as account_workloads
 from benchkit import workloads_ai as ai_workloads
 from benchkit import workloads_http as http_workloads
+from benchkit import workloads_scale as scale_workloads
 from benchkit import workloads_ws as ws_workloads
 from benchkit.api import Api
 from benchkit.report import print_table
 from benchkit.servers import PYTHON, ROOT, ServerSet, StandInAI
 
-WORKLOADS = ("send", "send-paced", "fanout", "history", "connections", "ai", "ai-load", "login")
+WORKLOADS = (
+    "send",
+    "send-paced",
+    "fanout",
+    "fanout-scale",
+    "history",
+    "connections",
+    "ai",
+    "ai-load",
+    "login",
+)
 PRESETS: dict[str, dict[str, Any]] = {
     # `make bench`: every workload once, about 4 minutes on 2 cores.
     "default": {"workloads": WORKLOADS},
@@ -50,6 +62,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "connections": 1000,
         "ai_sends": 20,
         "ai_rates": "100",
+        "scale_procs": "1,2",
+        "scale_rate": 100,
     },
 }
 DEFAULTS: dict[str, Any] = {
@@ -60,6 +74,8 @@ DEFAULTS: dict[str, Any] = {
     "ai_sends": 100,
     "ai_modes": ",".join(ai_workloads.AI_MODES),
     "ai_rates": "100,300",
+    "scale_procs": "1,2,4",
+    "scale_rate": 300,
 }
 
 
@@ -73,11 +89,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--phase-seconds", type=float, help="fanout: seconds per rate")
     parser.add_argument("--rates", help="fanout: messages/s per phase, e.g. 100,300,1000")
+    parser.add_argument(
+        "--send-via",
+        choices=("http", "ws"),
+        default="http",
+        help="fanout: senders post over HTTP or send on their own socket",
+    )
     parser.add_argument("--connections", type=int, help="connections: target socket count")
     parser.add_argument("--conn-users", type=int, default=1000, help="connections: users")
     parser.add_argument("--ai-sends", type=int, help="ai: sequential patient sends")
     parser.add_argument("--ai-modes", help="ai-load: comma-separated of off, mock, stream")
     parser.add_argument("--ai-rates", help="ai-load: patient messages/s per phase, e.g. 100,300")
+    parser.add_argument("--scale-procs", help="fanout-scale: process counts, e.g. 1,2,4")
+    parser.add_argument("--scale-rate", type=int, help="fanout-scale: messages/s")
+    parser.add_argument("--scale-users", type=int, default=2000, help="fanout-scale: users")
+    parser.add_argument("--group-size", type=int, default=4, help="fanout-scale: members a group")
+    parser.add_argument(
+        "--app-root",
+        type=Path,
+        default=ROOT,
+        help="fanout-scale: serve the app of this checkout (an older commit, for an A/B)",
+    )
     parser.add_argument(
         "--login-clients", type=int, default=8, help="login: concurrent login loops"
     )
@@ -205,6 +237,49 @@ async def run_ai_load(args: argparse.Namespace, spy: PySpy | None) -> list[dict[
     return lines
 
 
+async def run_fanout_scale(args: argparse.Namespace, spy: PySpy | None) -> list[dict[str, Any]]:
+    """The same traffic on each process count, fanning out through Redis (`fanout-scale`)."""
+    lines = []
+    for procs in (int(count) for count in str(args.scale_procs).split(",")):
+        env = dict(item.split("=", 1) for item in args.server_env)
+        servers = ServerSet(
+            db=args.db, procs=procs, env_overrides=env, redis=True, root=args.app_root
+        )
+        if spy is not None:
+            spy.name = f"fanout-scale-{procs}"
+            servers.window_hooks.append(spy.hook(servers))
+        started = time.perf_counter()
+        await servers.start()
+        api = Api(servers.urls)
+        try:
+            result = await scale_workloads.fanout_scale_point(
+                servers,
+                api,
+                users=args.scale_users,
+                group_size=args.group_size,
+                rate=args.scale_rate,
+                seconds=args.phase_seconds,
+                drain_seconds=10.0,
+                compression=args.ws_compression == "on",
+            )
+        finally:
+            await api.close()
+            await servers.stop()
+            if spy is not None:
+                spy.finish()
+        lines.append(
+            {
+                "workload": "fanout-scale",
+                **servers.describe(),
+                "app_root": str(args.app_root),
+                "server_env": args.server_env,
+                "wall_seconds": round(time.perf_counter() - started, 1),
+                "result": result,
+            }
+        )
+    return lines
+
+
 async def run_workload(name: str, args: argparse.Namespace, spy: PySpy | None) -> dict[str, Any]:
     stub: StandInAI | None = None
     env: dict[str, str] = {}
@@ -292,6 +367,7 @@ def _dispatch(
             phase_seconds=args.phase_seconds,
             drain_seconds=10.0,
             compression=compression,
+            send_via=args.send_via,
         )
     if name == "connections":
         return ws_workloads.connections(
@@ -356,11 +432,12 @@ async def main(args: argparse.Namespace) -> int:
     failed = 0
     for name in args.workloads:
         try:
-            lines = (
-                await run_ai_load(args, spy)
-                if name == "ai-load"
-                else [await run_workload(name, args, spy)]
-            )
+            if name == "ai-load":
+                lines = await run_ai_load(args, spy)
+            elif name == "fanout-scale":
+                lines = await run_fanout_scale(args, spy)
+            else:
+                lines = [await run_workload(name, args, spy)]
         except Exception as exc:
             failed += 1
             lines = [{"workload": name, "db": args.db, "procs": args.procs, "failed": repr(exc)}]

@@ -30,15 +30,16 @@ def encode_event(event: Event) -> str:
 @dataclass(frozen=True, slots=True)
 class Envelope:
     """Recipients: every member of `group_id` (minus `exclude_user_id`) plus `user_ids`; the
-    connection `exclude_connection_id` (the sender's own) is skipped."""
+    connection `exclude_connection_id` (the sender's own) is skipped. `joined` / `left`: the
+    user whose membership of `group_id` this event announces (the routes follow it)."""
 
     event: str
     group_id: str | None = None
     user_ids: tuple[str, ...] = ()
     exclude_user_id: str | None = None
     exclude_connection_id: str | None = None
-    invalidate_members: bool = False
-    """Drop every instance's cached member list of `group_id` before delivering."""
+    joined: str | None = None
+    left: str | None = None
     signal: str | None = None
     """Not an event for sockets: the name of a signal, whose arguments are `args`."""
     args: tuple[str, ...] = ()
@@ -52,7 +53,8 @@ class Envelope:
                 "user_ids": self.user_ids,
                 "exclude_user_id": self.exclude_user_id,
                 "exclude_connection_id": self.exclude_connection_id,
-                "invalidate_members": self.invalidate_members,
+                "joined": self.joined,
+                "left": self.left,
                 "signal": self.signal,
                 "args": self.args,
                 "published_at": self.published_at,
@@ -70,7 +72,8 @@ class Envelope:
                 user_ids=tuple(_str(user_id) for user_id in raw.get("user_ids") or ()),
                 exclude_user_id=_optional_str(raw.get("exclude_user_id")),
                 exclude_connection_id=_optional_str(raw.get("exclude_connection_id")),
-                invalidate_members=bool(raw.get("invalidate_members", False)),
+                joined=_optional_str(raw.get("joined")),
+                left=_optional_str(raw.get("left")),
                 signal=_optional_str(raw.get("signal")),
                 args=tuple(_str(arg) for arg in raw.get("args") or ()),
                 published_at=float(raw.get("published_at") or time.time()),

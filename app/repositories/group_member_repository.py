@@ -53,11 +53,19 @@ class GroupMemberRepository:
         )
         return list(result.scalars())
 
-    async def get_member_ids(self, group_id: str) -> list[str]:
-        result = await self.session.execute(
-            select(GroupMember.user_id).where(GroupMember.group_id == group_id)
-        )
-        return list(result.scalars())
+    async def groups_of_users(self, user_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The groups of each given user (users in no group are absent)."""
+        ids = list(set(user_ids))
+        found: dict[str, set[str]] = {}
+        for start in range(0, len(ids), 1000):
+            rows = await self.session.execute(
+                select(GroupMember.user_id, GroupMember.group_id).where(
+                    GroupMember.user_id.in_(ids[start : start + 1000])
+                )
+            )
+            for user_id, group_id in rows:
+                found.setdefault(user_id, set()).add(group_id)
+        return found
 
     async def get_memberships(self, user_id: str) -> list[tuple[GroupMember, Group]]:
         result = await self.session.execute(

@@ -1,7 +1,8 @@
 """Serving one WebSocket (`/ws/{user_id}?token=…`): refuse before any data flows when the token
 is bad or its session has ended (4401), the database is unreachable or this instance is full
-(1013), or the user already holds `WS_MAX_CONNECTIONS_PER_USER` sockets (4429); then greet, run
-the protocol, and clean up. A socket remembers its session: revoking it closes the socket 4401.
+(1013; also when the user's groups cannot be read to route their events here), or the user
+already holds `WS_MAX_CONNECTIONS_PER_USER` sockets (4429); then greet, run the protocol, and
+clean up. A socket remembers its session: revoking it closes the socket 4401.
 
 Refusals are accept-then-close rather than a refused handshake: browsers report a refused
 handshake as a bare 1006, indistinguishable from "server down", while a close code tells them
@@ -10,6 +11,7 @@ what to do (sign in again, retry later).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from starlette.websockets import WebSocket
 
 from app.errors import AppError, as_app_error
 from app.metrics import WS_REFUSED
+from app.realtime.fanout import Fanout
 from app.services.core.presence_service import PresenceService
 from app.services.core.user_service import Principal, UserService
 from app.websocket.manager import ConnectionManager
@@ -29,6 +32,7 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_MANY = 4429
 CLOSE_TRY_LATER = 1013
+ATTACH_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,13 @@ async def handle_connection(websocket: WebSocket, user_id: str, services: Socket
     if not admission.accepted:
         await _refuse(websocket, CLOSE_TOO_MANY, "too many connections")
         return
+    fanout = services.protocol.fanout
     connection = None
     try:
         await websocket.accept()
+        if not await _attach(fanout, user.user_id):
+            await _close(websocket, CLOSE_TRY_LATER, "service unavailable")
+            return
         connection = connections.open(
             websocket,
             user.user_id,
@@ -84,6 +92,17 @@ async def handle_connection(websocket: WebSocket, user_id: str, services: Socket
         await services.presence.leave(user.user_id, connection_id)
         if connection is not None:
             await connections.release(connection)
+        await fanout.detach(user.user_id)
+
+
+async def _attach(fanout: Fanout, user_id: str) -> bool:
+    """Route the user's group events here before greeting: a greeted socket misses nothing."""
+    try:
+        await asyncio.wait_for(fanout.attach(user_id), ATTACH_TIMEOUT_SECONDS)
+    except Exception as exc:
+        logger.warning("routes of %s not loaded, socket closed 1013: %r", user_id, exc)
+        return False
+    return True
 
 
 async def _authenticate(websocket: WebSocket, user_id: str, users: UserService) -> Principal | None:
@@ -98,6 +117,10 @@ async def _authenticate(websocket: WebSocket, user_id: str, users: UserService) 
 
 
 async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
-    WS_REFUSED.labels(str(code)).inc()
     await websocket.accept()
+    await _close(websocket, code, reason)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    WS_REFUSED.labels(str(code)).inc()
     await websocket.close(code=code, reason=reason)

@@ -164,9 +164,6 @@ class ConnectionManager:
             if not user_connections:
                 del self._by_user[connection.user_id]
 
-    def has_connections(self) -> bool:
-        return self._count > 0
-
     def deliver(self, user_ids: Iterable[str], text: str, exclude_connection_id: str | None) -> int:
         delivered = 0
         for user_id in user_ids:

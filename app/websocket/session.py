@@ -200,7 +200,10 @@ class ProtocolSession:
         """Forwarded to the group's other members, at most once per throttle interval per
         user and group (a flood of typing must not fill anyone's socket queue)."""
         fanout, user_id = self.services.fanout, self.user.user_id
-        if not await fanout.members.contains(event.group_id, user_id):
+        # The routes know this user's groups; one just joined may not have reached them yet.
+        if not fanout.routes.is_member(
+            user_id, event.group_id
+        ) and not await self.services.messages.is_member(user_id, event.group_id):
             self.error("NOT_A_MEMBER", "You are not a member of this group")
             return
         if not await self.services.typing.allow(f"{user_id}:{event.group_id}"):

@@ -122,6 +122,7 @@ def print_table(line: dict[str, Any]) -> None:
         _table(
             [*header, "delivered", "lost", "errors", "server cpu %", "runq %", "client cpu %"], rows
         )
+        print(f"senders: {result['params'].get('send_via', 'http')}")
     elif name == "history":
         rows = [
             [
@@ -193,6 +194,35 @@ def print_table(line: dict[str, Any]) -> None:
                     ),
                     result["errors"],
                     result["server_cpu_pct"],
+                ]
+            ],
+        )
+    elif name == "fanout-scale":
+        _table(
+            [
+                "procs",
+                "sent",
+                "delivered",
+                "lost",
+                "e2e p50",
+                "e2e p99",
+                "cpu ms/delivered",
+                "heard/sent",
+                "procs/group",
+                "server cpu s",
+            ],
+            [
+                [
+                    line.get("procs"),
+                    result["sent"],
+                    result["delivered"],
+                    result["lost"],
+                    result["e2e"].get("p50_ms", 0),
+                    result["e2e"].get("p99_ms", 0),
+                    result["cpu_ms_per_delivered"],
+                    result["envelopes_heard_per_message_sent"],
+                    result["instances_per_group"],
+                    result["server_cpu_seconds"],
                 ]
             ],
         )

@@ -57,6 +57,10 @@ class ServerSet:
     db: str = "sqlite"
     procs: int = 1
     env_overrides: dict[str, str] = field(default_factory=dict)
+    redis: bool = False
+    """Fan out through Redis even with one process (to compare 1 with N on equal terms)."""
+    root: Path = ROOT
+    """The checkout whose `app` is served (`--app-root`: an older commit, for an A/B)."""
     run_id: str = field(default_factory=lambda: f"{os.getpid()}_{secrets.token_hex(3)}")
     ports: list[int] = field(default_factory=list)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -85,7 +89,7 @@ class ServerSet:
         return {"db": self.db, "procs": self.procs, "broker": self._broker_url()}
 
     def _broker_url(self) -> str:
-        return REDIS_URL if self.procs > 1 else "memory://"
+        return REDIS_URL if self.procs > 1 or self.redis else "memory://"
 
     def _prepare_database(self) -> None:
         self.workdir = BENCH_ROOT / self.run_id
@@ -103,7 +107,7 @@ class ServerSet:
         env = {**os.environ, "DATABASE_URL": self.database_url}
         subprocess.run(
             [ALEMBIC, "upgrade", "head"],
-            cwd=ROOT,
+            cwd=self.root,
             env=env,
             check=True,
             timeout=120,
@@ -135,7 +139,7 @@ class ServerSet:
             command = f"ulimit -n {SERVER_FD_LIMIT} 2>/dev/null; exec {PYTHON} -m app"
             process = subprocess.Popen(
                 ["bash", "-c", command],
-                cwd=ROOT,
+                cwd=self.root,
                 env=self.server_env(port),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -184,7 +188,7 @@ class ServerSet:
         self.ports.clear()
         if self.db != "sqlite" and self.database_url:
             await asyncio.to_thread(self._drop_database)
-        if self.procs > 1:
+        if self._broker_url() == REDIS_URL:
             await self._drop_redis_keys()
         if os.environ.get("BENCH_KEEP_LOGS") != "1":
             shutil.rmtree(self.workdir, ignore_errors=True)

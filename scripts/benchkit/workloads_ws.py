@@ -18,25 +18,39 @@ from benchkit.servers import ServerSet, StandInAI, raise_fd_limit
 from benchkit.stats import CpuMeter, LoopLag, process_cpu_seconds, process_rss_kib, summarize_ms
 
 MARK = "fo|"
+WS_ACK_TIMEOUT = 30.0
 
 
 class FanoutReceiver:
     """Collects every pushed bench message: latency from the send time in its content, and
-    which users got which message_id (to count losses and duplicates)."""
+    which users got which message_id (to count losses and duplicates). A socket that sent a
+    message gets `message_sent` for it instead, which resolves the sender's wait (`ack`)."""
 
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.duplicates = 0
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    def ack(self, client_msg_id: str) -> asyncio.Future[dict[str, Any]]:
+        """The stored message once the sending socket gets `message_sent` for it."""
+        future = self._acks[client_msg_id] = asyncio.get_running_loop().create_future()
+        return future
 
     async def run(self, user: BenchUser, socket: ClientConnection) -> None:
         with contextlib.suppress(Exception):
             async for raw in socket:
                 now = time.time()
                 event = orjson.loads(raw)
-                if event.get("type") != "message":
+                kind = event.get("type")
+                if kind == "error":
+                    self._answer(event, RuntimeError(f"{event.get('code')}"))
+                    continue
+                if kind not in ("message", "message_sent"):
                     continue
                 message = event["message"]
+                if kind == "message_sent":
+                    self._answer(event, message)
                 content: str = message["msg_content"]
                 if not content.startswith(MARK):
                     continue
@@ -48,8 +62,17 @@ class FanoutReceiver:
                 seen.add(user.user_id)
                 self.latencies[phase].append(now - float(sent))
 
+    def _answer(self, event: dict[str, Any], outcome: dict[str, Any] | Exception) -> None:
+        future = self._acks.pop(event.get("client_msg_id") or "", None)
+        if future is None or future.done():
+            return
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
-async def _open_all(api: Api, users: list[BenchUser], compression: bool) -> list[ClientConnection]:
+
+async def open_all(api: Api, users: list[BenchUser], compression: bool) -> list[ClientConnection]:
     return await bounded((open_socket(api, user, compression=compression) for user in users), 100)
 
 
@@ -63,15 +86,18 @@ async def fanout(
     phase_seconds: float,
     drain_seconds: float,
     compression: bool,
+    send_via: str = "http",
 ) -> dict[str, Any]:
-    """Every user online; open-loop HTTP senders at each rate; every member's socket gets
-    every message (the HTTP sender's own socket too: only a sending *socket* is excluded)."""
+    """Every user online; open-loop senders at each rate, over HTTP or on the sender's own
+    socket (`send_via`); every member's socket gets every message (a sending socket gets it
+    as `message_sent`)."""
     raise_fd_limit(users + 1000)
     groups = await api.build_groups(users // group_size, group_size)
     members = [member for group in groups for member in group.members]
     connect_started = time.perf_counter()
-    sockets = await _open_all(api, members, compression)
+    sockets = await open_all(api, members, compression)
     connect_seconds = time.perf_counter() - connect_started
+    by_user = {user.user_id: sock for user, sock in zip(members, sockets, strict=True)}
     receiver = FanoutReceiver()
     readers = [
         asyncio.create_task(receiver.run(user, sock))
@@ -84,8 +110,15 @@ async def fanout(
     try:
         for rate in rates:
             phases.append(
-                await _fanout_phase(
-                    servers, api, groups, receiver, rate, phase_seconds, drain_seconds
+                await fanout_phase(
+                    servers,
+                    api,
+                    groups,
+                    receiver,
+                    rate,
+                    phase_seconds,
+                    drain_seconds,
+                    sockets=by_user if send_via == "ws" else None,
                 )
             )
     finally:
@@ -100,6 +133,7 @@ async def fanout(
             "group_size": group_size,
             "phase_seconds": phase_seconds,
             "ws_compression": compression,
+            "send_via": send_via,
         },
         "connect_seconds": round(connect_seconds, 1),
         "settle_seconds": round(settle_seconds, 1),
@@ -124,7 +158,7 @@ async def wait_quiet(pids: list[int], busy: float = 0.15, longest: float = 20.0)
     return time.perf_counter() - started
 
 
-async def _fanout_phase(
+async def fanout_phase(
     servers: ServerSet,
     api: Api,
     groups: list[Any],
@@ -132,7 +166,11 @@ async def _fanout_phase(
     rate: int,
     seconds: float,
     drain_seconds: float,
+    *,
+    sockets: dict[str, ClientConnection] | None = None,
 ) -> dict[str, Any]:
+    """One rate: open-loop sends over HTTP, or on the sender's socket when `sockets` holds
+    each user's; then wait (up to `drain_seconds`) for every member to have every message."""
     phase = str(rate)
     total = int(rate * seconds)
     sent: dict[str, int] = {}
@@ -145,8 +183,14 @@ async def _fanout_phase(
         group = groups[index % len(groups)]
         sender = group.members[(index // len(groups)) % len(group.members)]
         started = time.perf_counter()
+        content = f"{MARK}{phase}|{time.time():.6f}"
         try:
-            body = await api.send(sender, group.group_id, f"{MARK}{phase}|{time.time():.6f}")
+            if sockets is None:
+                body = await api.send(sender, group.group_id, content)
+            else:
+                body = await _send_on_socket(
+                    sockets[sender.user_id], receiver, group.group_id, content, f"{phase}-{index}"
+                )
         except Exception as exc:
             errors.append(repr(exc)[:200])
             return
@@ -188,6 +232,24 @@ async def _fanout_phase(
         **cpu,
         **lag_report,
     }
+
+
+async def _send_on_socket(
+    socket: ClientConnection,
+    receiver: FanoutReceiver,
+    group_id: str,
+    content: str,
+    client_msg_id: str,
+) -> dict[str, Any]:
+    acked = receiver.ack(client_msg_id)
+    frame = {
+        "type": "send_message",
+        "group_id": group_id,
+        "content": content,
+        "client_msg_id": client_msg_id,
+    }
+    await socket.send(orjson.dumps(frame).decode())
+    return await asyncio.wait_for(acked, WS_ACK_TIMEOUT)
 
 
 def _by_second(timeline: list[tuple[float, float]]) -> list[float]:
@@ -297,7 +359,7 @@ async def ai_first_event(
     socket gets for that group (`ai_status`, `ai_reply_delta` or the assistant's message)."""
     built = await api.build_groups(groups, 2)
     patients = [group.members[1] for group in built]
-    sockets = await _open_all(api, patients, compression=True)
+    sockets = await open_all(api, patients, compression=True)
     queues: dict[str, asyncio.Queue[tuple[float, str]]] = {
         g.group_id: asyncio.Queue() for g in built
     }

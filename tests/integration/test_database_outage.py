@@ -132,8 +132,9 @@ async def test_socket_opened_while_database_is_down_is_refused_cleanly(
 async def test_database_failure_while_a_socket_opens_does_not_crash_it(
     servers: ServerFactory, own_postgres: PostgresCluster
 ) -> None:
-    """The connect-time presence announcement needs the database; when that fails the socket
-    keeps working (presence is best effort) or is closed 1011/1013, never dropped by a crash."""
+    """The connect-time reads (the socket's routes, then its presence announcement) need the
+    database; when they fail the socket keeps working (presence is best effort) or is closed
+    1011/1013, never dropped by a crash."""
     url = own_postgres.create_database("im")
     await migrate(url)
     server = await servers.start("ws-open-race", database_url=url)
@@ -142,22 +143,24 @@ async def test_database_failure_while_a_socket_opens_does_not_crash_it(
         patient = await create_user(http, "PATIENT")
         group_id = (await create_group(http, doctor))["group_id"]
         await add_member(http, doctor, group_id, patient)
-    # Hold group_members locked so the connect-time presence query is in flight when the
-    # database goes away (deterministic, instead of racing the shutdown).
+    # Hold group_members locked so the connect-time query is in flight when the database goes
+    # away (deterministic, instead of racing the shutdown).
     admin = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{own_postgres.port}/im")
     await admin.execute("BEGIN; LOCK TABLE group_members IN ACCESS EXCLUSIVE MODE")
-    socket = await WsClient.open(server, patient)
+    opening = asyncio.create_task(WsClient.open(server, patient))
     await asyncio.sleep(0.5)
     await asyncio.to_thread(own_postgres.stop, "fast")
     with contextlib.suppress(Exception):
         await admin.close(timeout=2)
     outcome: object
     try:
-        await socket.ping(ANSWER_WITHIN)
-        outcome = "pong"
+        socket = await opening
+        try:
+            await socket.ping(ANSWER_WITHIN)
+            outcome = "pong"
+        finally:
+            await socket.close()
     except ConnectionClosed as exc:
         outcome = exc.rcvd.code if exc.rcvd is not None else None
-    finally:
-        await socket.close()
     assert outcome in ("pong", 1011, 1013), f"socket ended with {outcome}"
     assert not _crashed(server.log_text())

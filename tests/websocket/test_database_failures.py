@@ -3,6 +3,7 @@ handler): a socket opened while the database is down is told to come back later,
 best-effort presence update does not take an open socket down."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from app.db.database import create_engine
 from tests.conftest import LiveServer, start_live_server, stop_live_server
 from tests.databases import fresh_database, migrate
 from tests.factories import consultation
-from tests.websocket.wsclient import TIMEOUT, WSClient, open_raw
+from tests.websocket.wsclient import TIMEOUT, WSClient, eventually, open_raw
 
 TRY_LATER = 1013
 
@@ -70,7 +71,11 @@ async def own_database(settings: Settings, tmp_path: Path) -> AsyncIterator[Sett
         yield own
 
 
-async def test_a_failing_presence_update_does_not_drop_the_socket(own_database: Settings) -> None:
+async def test_a_socket_whose_groups_cannot_be_read_is_told_to_retry(
+    own_database: Settings,
+) -> None:
+    """The socket's routes (which groups' events to deliver here) are read before it is greeted:
+    when that read fails the socket is closed 1013 rather than greeted deaf, and nothing leaks."""
     live: LiveServer
     live, task = await start_live_server(own_database)
     engine = create_engine(own_database)
@@ -83,9 +88,49 @@ async def test_a_failing_presence_update_does_not_drop_the_socket(own_database: 
             async with engine.begin() as connection:
                 await connection.execute(text("ALTER TABLE group_members RENAME TO gm_broken"))
             renamed = True
-            client = await WSClient.open(live, room.patient)
-            await client.ping()
-            await client.close()
+            outcome = await outcome_of_connect(
+                live.ws_url(room.patient.user_id, room.patient.token)
+            )
+            assert outcome == TRY_LATER
+            server = live.app.state.server
+            assert server.connections.count == 0
+            await eventually(lambda: server.core.fanout.routes.channels() == set())
+    finally:
+        if renamed:
+            async with engine.begin() as connection:
+                await connection.execute(text("ALTER TABLE gm_broken RENAME TO group_members"))
+        await engine.dispose()
+        await stop_live_server(live, task)
+
+
+async def test_a_failing_presence_update_does_not_drop_the_other_sockets(
+    own_database: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The doctor goes offline while the members table is broken: their presence cannot be
+    announced, which neither crashes the handler nor takes the patient's socket down."""
+    live: LiveServer
+    live, task = await start_live_server(own_database)
+    engine = create_engine(own_database)
+    renamed = False
+    try:
+        async with httpx.AsyncClient(base_url=live.http_url, timeout=10) as http:
+            room = await consultation(http)
+        patient = await WSClient.open(live, room.patient)
+        doctor = await WSClient.open(live, room.doctor)
+        async with engine.begin() as connection:
+            await connection.execute(text("ALTER TABLE group_members RENAME TO gm_broken"))
+        renamed = True
+        # The app's logging setup replaced the root handlers: listen on the service's logger.
+        presence_log = logging.getLogger("app.services.core.presence_service")
+        presence_log.addHandler(caplog.handler)
+        try:
+            await doctor.close()
+            await eventually(lambda: live.app.state.server.connections.count == 1)
+        finally:
+            presence_log.removeHandler(caplog.handler)
+        assert f"presence of {room.doctor.user_id} not announced" in caplog.text
+        await patient.ping()
+        await patient.close()
     finally:
         if renamed:
             async with engine.begin() as connection:

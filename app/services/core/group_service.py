@@ -26,7 +26,7 @@ from app.schemas.group import (
 )
 from app.schemas.message import MessageResponse
 from app.services.core.actor import Actor
-from app.services.core.events import group_updated_event
+from app.services.core.events import group_updated_event, membership_event
 from app.services.core.hooks import GroupChange, Hooks, run_after_commit
 from app.services.core.membership import MemberJoin, MemberLeave, require_user
 from app.services.core.message_writer import MessageWriter
@@ -76,7 +76,8 @@ class GroupService:
 
     async def create_group(self, actor: Actor, body: GroupCreate) -> GroupResponse:
         """Create a group owned by a DOCTOR (the caller, or `owner_user_id` for the service
-        key); the owner joins as DOCTOR and the AI assistant, when present, as AI_ASSISTANT."""
+        key); the owner joins as DOCTOR and the AI assistant, when present, as AI_ASSISTANT.
+        After commit: `member_joined` of the owner, to the owner."""
         async with self.db.write() as session, session.begin():
             owner = await self._resolve_owner(UserRepository(session), actor, body)
             group = await GroupRepository(session).create(
@@ -90,6 +91,13 @@ class GroupService:
                     group.group_id, self.assistant_user_id, UserRole.AI_ASSISTANT
                 )
                 count += 1
+        # The owner's other devices learn of the group, and their instances' routes follow.
+        self.fanout.to_group(
+            group.group_id,
+            membership_event("member_joined", group.group_id, owner.user_id),
+            also_user_ids=(owner.user_id,),
+            joined=owner.user_id,
+        )
         logger.info("group %s created by %s", group.group_id, owner.user_id)
         return _group_response(group, count)
 

@@ -67,7 +67,6 @@ class AdminAdds:
 
 class MemberJoin(Append):
     exclusive = True
-    invalidate_members = True
 
     def __init__(
         self,
@@ -133,7 +132,6 @@ class MemberJoin(Append):
 
 class MemberLeave(Append):
     exclusive = True
-    invalidate_members = True
 
     def __init__(self, actor: Actor, group_id: str, user_id: str) -> None:
         self.actor = actor

@@ -228,6 +228,11 @@ class MessageService:
             await require_member(groups, GroupMemberRepository(session), group_id, reader.user_id)
             return (await require_group(groups, group_id)).last_seq, []
 
+    async def is_member(self, user_id: str, group_id: str) -> bool:
+        async with self.db.read() as session:
+            member = await GroupMemberRepository(session).get_member(group_id, user_id)
+        return member is not None
+
     async def mark_read(
         self, reader: User, group_id: str, seq: int, *, connection_id: str | None = None
     ) -> int:

@@ -110,11 +110,10 @@ class Append(Protocol):
     exclusive: bool = False
     """Run in a transaction of its own (an append that changes who is in the group)."""
     also_user_ids: tuple[str, ...] = ()
-    membership: MembershipChange | None = None
-    """Set by a join or leave (once drafted), for the hooks."""
     """Users who get the message event besides the group's members (someone who just left)."""
-    invalidate_members: bool = False
-    """The first event drops every instance's cached member list of the group."""
+    membership: MembershipChange | None = None
+    """Set by a join or leave (once drafted): the hooks see it, and the first event announces
+    it, so that every instance's routes follow."""
 
     def preceding_events(self) -> Sequence[Event]:
         """Events pushed to the group just before the message (`member_joined`, …)."""
@@ -320,21 +319,21 @@ class MessageWriter:
             logger.info(
                 "message %s stored in %s seq=%d", message.message_id, message.group_id, message.seq
             )
-            invalidate = item.invalidate_members
+            change = item.membership
+            announce = {}
+            if change is not None:
+                announce = {"joined" if change.joined else "left": change.user_id}
             for event in item.preceding_events():
                 self.fanout.to_group(
-                    message.group_id,
-                    event,
-                    also_user_ids=item.also_user_ids,
-                    invalidate_members=invalidate,
+                    message.group_id, event, also_user_ids=item.also_user_ids, **announce
                 )
-                invalidate = False
+                announce = {}
             self.fanout.to_group(
                 message.group_id,
                 message_event(message),
                 exclude_connection_id=pending.exclude_connection_id,
                 also_user_ids=item.also_user_ids,
-                invalidate_members=invalidate,
+                **announce,
             )
 
 
