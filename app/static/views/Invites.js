@@ -67,6 +67,7 @@ export function InvitesSection({ group }) {
   const [invites, setInvites] = useState(null);
   const [error, setError] = useState(null);
   const [fresh, setFresh] = useState(null);
+  const createBox = useRef(null);
   const groupId = group.group_id;
 
   async function load() {
@@ -95,10 +96,11 @@ export function InvitesSection({ group }) {
   return html`<section class="details-section" aria-labelledby="invites-title">
     <h3 id="invites-title">${t("invites.title")}</h3>
     <p class="hint">${t("invites.intro")}</p>
-    <details id="invite-create" class="card compact">
+    <details id="invite-create" class="card compact" ref=${createBox}>
       <summary>${t("invites.new")}</summary>
       <${CreateInvite} groupId=${groupId} onCreated=${(invite) => {
-        setFresh(invite.code);
+        setFresh(invite.code); // shown with its QR code
+        createBox.current.open = false;
         load();
       }} />
     </details>

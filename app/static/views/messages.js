@@ -78,7 +78,7 @@ export class MessageItem extends Component {
         : html`<div class="msg-body">
             <div class="bubble">
               ${m.reply_to ? html`<${ReplyQuote} groupId=${m.group_id} messageId=${m.reply_to} />` : null}
-              <${RichText} text=${m.msg_content} mentions=${m.mentions} nameOf=${nameOf} meId=${meId} />
+              <span class="msg-text"><${RichText} text=${m.msg_content} mentions=${m.mentions} nameOf=${nameOf} meId=${meId} /></span>
             </div>
             <${MessageActions} message=${m} mine=${mine} />
           </div>`}
