@@ -34,6 +34,7 @@ from tests.integration.browser_kit import (
     launch_browser,
     login_for,
     open_details,
+    remembered_page,
     running_server,
     send,
     session_of,
@@ -91,10 +92,16 @@ def doctor_invite_url(server: Server) -> str:
 
 
 def account(server: Server, name: str, role: str = "PATIENT") -> dict[str, Any]:
-    """A patient with a login and a password, made through the API."""
+    """A person with a login and a password, made through the API (the service key lets it
+    make doctors too)."""
     login = login_for(name)
     body = {"username": name, "user_role": role, "login": login, "password": PASSWORD}
-    response = httpx.post(f"{server.url}/api/user/create", json=body, timeout=10)
+    response = httpx.post(
+        f"{server.url}/api/user/create",
+        json=body,
+        headers={"X-API-Key": SERVICE_KEY},
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
     return {**response.json(), "login": login}
 
@@ -388,3 +395,85 @@ def test_invites_rich_messages_and_sessions(
     )
     assert_fits(people, third)
     people.shot(third, "patient-signed-in-again")
+
+
+def test_sign_in_profile_password_and_joining_while_signed_in(
+    invite_server: Server, people: People
+) -> None:
+    server, lang = invite_server, "zh-CN"
+    doc = account(server, "Dr. Zhou", role="DOCTOR")
+    pat = account(server, "Lin Wei")
+    group = api(server, "POST", "/group/create", doc["access_token"], {"group_name": "Follow-up"})
+    invite = api(server, "POST", f"/group/{group['group_id']}/invites", doc["access_token"], {})
+
+    page = people.open(f"{server.url}/", lang=lang, layout="phone")
+    people.watch(page).allow_http_errors = True  # the refused password and the wrong one
+    sign_in(page, lang, pat["login"], "not the password")
+    expect(page.get_by_role("alert")).to_contain_text(
+        t(
+            lang,
+            "toast.with_reason",
+            what=t(lang, "signin.failed"),
+            why=t(lang, "error.INVALID_CREDENTIALS"),
+        )
+    )
+    sign_in(page, lang, pat["login"])
+    connected(page)
+    expect(page.locator("#me-name")).to_have_text("Lin Wei")
+
+    # My name and my password.
+    page.locator("#account summary").click()
+    page.locator("#open-profile").click()
+    page.locator("#profile-name").fill("Lin Wei (Beijing)")
+    page.locator("#profile-form button[type=submit]").click()
+    expect(page.locator("#me-name")).to_have_text("Lin Wei (Beijing)")
+    page.locator("#pw-current").fill("not the password")
+    page.locator("#pw-new").fill("a newer secret 2")
+    page.locator("#password-form button[type=submit]").click()
+    expect(page.get_by_role("alert")).to_contain_text(t(lang, "error.WRONG_PASSWORD"))
+    page.locator("#pw-current").fill(PASSWORD)
+    page.locator("#pw-new").fill("a newer secret 2")
+    page.locator("#password-form button[type=submit]").click()
+    expect(page.locator("#toasts")).to_contain_text(t(lang, "password.changed"))
+    assert_fits(people, page)
+    people.shot(page, "profile-and-password")
+    page.locator("#profile-dialog-close").click()
+
+    # An invite link opened while signed in: its preview, then joining at once.
+    page.goto(f"{server.url}/#invite={invite['code']}")
+    dialog = page.locator("#invite-dialog")
+    expect(dialog.locator("#invite-text")).to_have_text(
+        t(
+            lang,
+            "invite.group_from",
+            inviter="Dr. Zhou",
+            group="Follow-up",
+            role=t(lang, "role.PATIENT"),
+        )
+    )
+    people.shot(page, "invite-while-signed-in")
+    dialog.locator("#invite-join").click()
+    expect(page.locator("#convo-title")).to_have_text("Follow-up")
+    expect(page).not_to_have_url(re.compile("invite="))
+    page.locator("#back").click()
+
+    # Sign out; the new password signs in.
+    page.locator("#account summary").click()
+    page.once("dialog", lambda d: d.accept())
+    page.locator("#signout").click()
+    sign_in(page, lang, pat["login"], "a newer secret 2")
+    connected(page)
+    expect(page.locator(".group-item", has_text="Follow-up")).to_be_visible()
+
+    # A doctor invites a colleague: a one-time doctor sign-up link with its QR code.
+    doctor = remembered_page(people, server, doc, lang="en", layout="desktop")
+    connected(doctor)
+    doctor.locator("#account summary").click()
+    doctor.locator("#invite-colleague").click()
+    doctor.locator("#colleague-create").click()
+    expect(doctor.locator("#colleague-qr")).to_be_visible()
+    link = doctor.locator("#colleague-link").input_value()
+    code = link.rsplit("=", 1)[1]
+    preview = httpx.get(f"{server.url}/api/invites/{code}", timeout=10).json()
+    assert preview["kind"] == "doctor" and preview["inviter_name"] == "Dr. Zhou"
+    people.shot(doctor, "invite-a-colleague")
