@@ -260,6 +260,7 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     state.convos.delete(groupId);
     state.members.delete(groupId);
     state.typing.delete(groupId);
+    state.composing.delete(groupId);
     for (const [id, p] of state.outbox) if (p.group_id === groupId) state.outbox.delete(id);
     for (const [id, s] of state.streams) if (s.group_id === groupId) state.streams.delete(id);
     for (const [id, f] of state.aiFailures) if (f.group_id === groupId) state.aiFailures.delete(id);
