@@ -1,5 +1,7 @@
-// REST calls (SPEC §5). Every failure becomes an ApiError carrying the server's envelope
-// ({status, code, details}); the views word it with i18n's errorText, in the person's language.
+// REST calls (SPEC §5, §10, §11). Every failure becomes an ApiError carrying the server's
+// envelope ({status, code, details}); the views word it with i18n's errorText, in the person's
+// language. Signed-in calls take a fresh access token from auth (refreshed first when spent);
+// a 401 TOKEN_EXPIRED refreshes once and tries again; any other 401 ends the session.
 
 export class ApiError extends Error {
   constructor(status, code, message = "", details = null, retryAfter = null) {
@@ -12,14 +14,15 @@ export class ApiError extends Error {
   }
 }
 
-export function createApi({ getToken, onUnauthorized }) {
-  async function request(method, path, { body, query } = {}) {
+const enc = encodeURIComponent;
+
+export function createApi({ auth, onUnauthorized }) {
+  async function call(method, path, { body, query, token }) {
     const url = new URL(`/api${path}`, location.origin);
     for (const [key, value] of Object.entries(query || {})) {
       if (value !== undefined && value !== null) url.searchParams.set(key, value);
     }
     const headers = { Accept: "application/json" };
-    const token = getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
@@ -43,49 +46,88 @@ export function createApi({ getToken, onUnauthorized }) {
     if (response.ok) return data;
     const error = data?.error;
     const retryAfter = Number(response.headers.get("Retry-After")) || null;
-    const failure = new ApiError(
+    throw new ApiError(
       response.status,
       error?.code || "HTTP_ERROR",
       error?.message || "",
       error?.details ?? null,
       retryAfter,
     );
-    if (response.status === 401 && token) {
-      failure.handled = true; // the sign-out tells the person; callers need not repeat it
-      onUnauthorized(failure);
-    }
-    throw failure;
   }
 
+  /** A call as the signed-in person (or anonymous with `anonymous: true`). */
+  async function request(method, path, { body, query, anonymous = false } = {}) {
+    if (anonymous) return call(method, path, { body, query });
+    const token = await auth.fresh();
+    try {
+      return await call(method, path, { body, query, token });
+    } catch (failure) {
+      if (failure.status !== 401 || !token) throw failure;
+      if (failure.code === "TOKEN_EXPIRED") {
+        const outcome = await auth.refresh();
+        if (outcome === "ok") return call(method, path, { body, query, token: auth.token() });
+        if (outcome === "failed") throw new ApiError(0, "NETWORK_ERROR");
+        failure.handled = true; // auth ended the session and said why
+        throw failure;
+      }
+      failure.handled = true; // the sign-out tells the person; callers need not repeat it
+      onUnauthorized(failure);
+      throw failure;
+    }
+  }
+
+  const get = (path, query) => request("GET", path, { query });
+  const post = (path, body) => request("POST", path, { body });
+
   return {
-    createUser: (username, user_role) =>
-      request("POST", "/user/create", { body: { username, user_role } }),
-    me: () => request("GET", "/user/me"),
-    getUser: (userId) => request("GET", `/user/${encodeURIComponent(userId)}`),
-    listGroups: () => request("GET", "/group/list"),
+    // accounts (SPEC §10)
+    signUp: (fields) => request("POST", "/user/create", { body: fields, anonymous: true }),
+    login: (login, password) =>
+      request("POST", "/auth/login", { body: { login, password }, anonymous: true }),
+    refresh: (refresh_token) =>
+      request("POST", "/auth/refresh", { body: { refresh_token }, anonymous: true }),
+    logout: () => post("/auth/logout"),
+    sessions: () => get("/auth/sessions"),
+    endSession: (sessionId) => request("DELETE", `/auth/sessions/${enc(sessionId)}`),
+    me: () => get("/user/me"),
+    updateMe: (changes) => request("PATCH", "/user/me", { body: changes }),
+    changePassword: (current_password, new_password) =>
+      request("PUT", "/user/me/password", { body: { current_password, new_password } }),
+    getUser: (userId) => get(`/user/${enc(userId)}`),
+    // invites
+    previewInvite: (code) => request("GET", `/invites/${enc(code)}`, { anonymous: true }),
+    acceptInvite: (code) => post(`/invites/${enc(code)}/accept`),
+    groupInvites: (groupId) => get(`/group/${enc(groupId)}/invites`),
+    createGroupInvite: (groupId, fields) => post(`/group/${enc(groupId)}/invites`, fields),
+    createDoctorInvite: () => post("/invites", { kind: "doctor" }),
+    revokeInvite: (code) => request("DELETE", `/invites/${enc(code)}`),
+    // groups
+    listGroups: () => get("/group/list"),
+    getGroup: (groupId) => get(`/group/${enc(groupId)}`),
     createGroup: (group_name, description) =>
-      request("POST", "/group/create", { body: { group_name, description: description || null } }),
+      post("/group/create", { group_name, description: description || null }),
     updateGroup: (groupId, changes) =>
-      request("PATCH", `/group/${encodeURIComponent(groupId)}`, { body: changes }),
-    members: (groupId) => request("GET", `/group/${encodeURIComponent(groupId)}/members`),
-    addMember: (groupId, user_id) =>
-      request("POST", `/group/${encodeURIComponent(groupId)}/members`, { body: { user_id } }),
+      request("PATCH", `/group/${enc(groupId)}`, { body: changes }),
+    members: (groupId) => get(`/group/${enc(groupId)}/members`),
+    addMember: (groupId, user_id) => post(`/group/${enc(groupId)}/members`, { user_id }),
     removeMember: (groupId, userId) =>
-      request(
-        "DELETE",
-        `/group/${encodeURIComponent(groupId)}/members/${encodeURIComponent(userId)}`,
-      ),
+      request("DELETE", `/group/${enc(groupId)}/members/${enc(userId)}`),
+    // messages (SPEC §5, §11)
     latestMessages: (group_id, page_size = 50) =>
-      request("GET", "/message/list", { query: { group_id, page: 1, page_size } }),
+      get("/message/list", { group_id, page: 1, page_size }),
     messagesBefore: (group_id, before_seq, limit = 50) => {
       if (!Number.isInteger(before_seq) || before_seq < 1) {
         throw new RangeError(`before_seq must be a positive integer, not ${before_seq}`);
       }
-      return request("GET", "/message/list", { query: { group_id, before_seq, limit } });
+      return get("/message/list", { group_id, before_seq, limit });
     },
     messagesAfter: (group_id, after_seq, limit = 200) =>
-      request("GET", "/message/list", { query: { group_id, after_seq, limit } }),
+      get("/message/list", { group_id, after_seq, limit }),
+    getMessage: (messageId) => get(`/message/${enc(messageId)}`),
+    editMessage: (messageId, content) =>
+      request("PATCH", `/message/${enc(messageId)}`, { body: { content } }),
+    recallMessage: (messageId) => post(`/message/${enc(messageId)}/recall`),
     aiInteractions: (group_id, page = 1, page_size = 20) =>
-      request("GET", "/ai/interactions", { query: { group_id, page, page_size } }),
+      get("/ai/interactions", { group_id, page, page_size }),
   };
 }

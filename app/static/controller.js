@@ -1,11 +1,17 @@
-// What the person and the server do to the state: the session, loading pages, sending,
-// WebSocket events, doctors' actions. It calls the API and the socket and changes the store;
-// it never touches the DOM (the views render the store, effects.js does the title and alerts).
+// What the person and the server do to the state: the session (tokens in auth.js), loading
+// pages, sending, WebSocket events, doctors' actions. It calls the API and the socket and
+// changes the store; it never touches the DOM (the views render the store, effects.js does the
+// title and alerts). Account, invite and message-change actions live in their own modules and
+// are merged into the controller here.
 
+import { createAccountActions } from "./account.js";
 import { createApi } from "./api.js";
+import { browserLock, createAuth } from "./auth.js";
+import { createInviteActions } from "./invites.js";
+import { createMessageActions } from "./message-actions.js";
+import { sessionFromGrant } from "./session.js";
 import { ChatSocket } from "./socket.js";
 
-export const SESSION_KEY = "im.session";
 export const LAST_GROUP_KEY = "im.lastGroup";
 const TYPING_EVERY_MS = 3000;
 const PAGE_SIZE = 50;
@@ -14,18 +20,22 @@ const RECORDS_PAGE_SIZE = 20;
 export function createController({ store, storage, isVisible = () => true, onMessage = () => {} }) {
   const { state } = store;
 
-  const api = createApi({
-    getToken: () => state.session?.token,
-    onUnauthorized: () => signOut("toast.session_expired"),
+  const auth = createAuth({
+    storage,
+    refreshGrant: (refreshToken) => api.refresh(refreshToken),
+    withLock: browserLock(storage),
+    onEnded: (reason) => leave(reason),
   });
+  const api = createApi({ auth, onUnauthorized: () => signOut("toast.session_expired") });
 
   const socket = new ChatSocket({
+    // Built at each connect, with the access token of that moment (refreshed by the probe).
     url: () => {
       const scheme = location.protocol === "https:" ? "wss" : "ws";
       const id = encodeURIComponent(state.session.user.user_id);
-      return `${scheme}://${location.host}/ws/${id}?token=${encodeURIComponent(state.session.token)}`;
+      return `${scheme}://${location.host}/ws/${id}?token=${encodeURIComponent(auth.token())}`;
     },
-    // Up, and my token still good? A 401 signs out (api's onUnauthorized).
+    // Up, and my token still good (refreshed first when spent)? A 401 signs out.
     probe: async () => {
       if (!state.session) return false;
       try {
@@ -38,7 +48,8 @@ export function createController({ store, storage, isVisible = () => true, onMes
     onEvent: (event) => handlers[event.type]?.(event),
     onState: (connState, info) => store.setConnection(connState, info),
     onConnected: (event) => resync(event),
-    onRefused: () => api.me().catch(() => {}),
+    // Closed with 4401: a refresh, then a new socket at once; a refused refresh signs out.
+    onRefused: async () => (await auth.refresh()) === "ok",
   });
 
   /** A catch handler that tells the person what failed, in their language. */
@@ -50,50 +61,57 @@ export function createController({ store, storage, isVisible = () => true, onMes
 
   // ---------------------------------------------------------------- session
 
-  function saveSession() {
-    storage.setItem(SESSION_KEY, JSON.stringify(state.session));
+  /** Enter with a grant of the server (sign-up, login): {access_token, refresh_token,
+   * expires_in} and the user. Returns once the group list is loaded. */
+  function enterWithGrant(grant, user) {
+    return enter(sessionFromGrant(grant, user, Date.now()));
   }
 
-  function loadSession() {
-    try {
-      const session = JSON.parse(storage.getItem(SESSION_KEY) || "null");
-      return session?.token && session?.user?.user_id ? session : null;
-    } catch {
-      return null;
-    }
-  }
-
-  async function signUp(username, role) {
-    const created = await api.createUser(username, role);
-    const { access_token: token, token_type: _type, ...user } = created;
-    enter({ token, user });
-  }
-
-  function enter(session) {
+  async function enter(session) {
+    auth.begin(session);
     store.startSession(session);
-    saveSession();
     socket.start();
-    loadGroups().then(() => {
-      const last = storage.getItem(LAST_GROUP_KEY);
-      if (last && state.groups.has(last) && !state.currentId) openGroup(last, { focus: false });
-    });
+    await loadGroups();
+    const last = storage.getItem(LAST_GROUP_KEY);
+    if (last && state.groups.has(last) && !state.currentId) openGroup(last);
   }
 
   /** Resume the session kept in this browser; false when there is none. */
   function resume() {
-    const session = loadSession();
+    const session = auth.load();
     if (!session) return false;
     enter(session);
     return true;
   }
 
-  function signOut(noticeKey) {
+  /** The session is over on this page (signed out, refused, or ended in another tab). */
+  function leave(noticeKey) {
     if (!state.session) return;
     socket.stop();
-    storage.removeItem(SESSION_KEY);
     storage.removeItem(LAST_GROUP_KEY);
     store.endSession();
     if (noticeKey) store.toast("error", noticeKey);
+  }
+
+  function signOut(noticeKey) {
+    auth.end(null, { silent: true });
+    leave(noticeKey);
+  }
+
+  /** Another tab changed the stored session: follow it (a new pair, a sign-out, another
+   * person signing in). */
+  function sessionChangedElsewhere() {
+    const { change, stored } = auth.adoptStored();
+    if (change === "switched") {
+      leave(null);
+      if (stored) enter(stored);
+    }
+  }
+
+  /** The page is shown again: timers may have slept, so refresh a spent token, reconnect. */
+  function wake() {
+    if (!state.session) return;
+    auth.fresh().finally(() => socket.retryNow());
   }
 
   // ---------------------------------------------------------------- groups, conversation
@@ -225,20 +243,24 @@ export function createController({ store, storage, isVisible = () => true, onMes
   // ---------------------------------------------------------------- sending
 
   function transmit(item) {
-    const sent = socket.send({
+    const event = {
       type: "send_message",
       group_id: item.group_id,
       content: item.content,
       client_msg_id: item.client_msg_id,
-    });
+    };
+    if (item.reply_to) event.reply_to = item.reply_to;
+    if (item.mentions?.length) event.mentions = item.mentions;
+    const sent = socket.send(event);
     store.setOutboxStatus(item.client_msg_id, sent ? "sending" : "queued");
   }
 
-  /** Queue the composer's text and send it when the link is up; {ok, reason?}. */
-  function send(text) {
+  /** Queue the composer's text ({reply_to, mentions} optional) and send it when the link is
+   * up; {ok, reason?}. */
+  function send(text, extras = {}) {
     const groupId = state.currentId;
     if (!groupId) return { ok: false, reason: "NO_GROUP" };
-    const result = store.queueMessage(groupId, text);
+    const result = store.queueMessage(groupId, text, extras);
     if (result.ok) transmit(result.item);
     return result;
   }
@@ -397,13 +419,18 @@ export function createController({ store, storage, isVisible = () => true, onMes
     return data;
   }
 
+  const context = { store, api, auth, report, loadGroups, openGroup, loadOlder, enterWithGrant, signOut };
   return {
     api,
     socket,
     report,
     resume,
-    signUp,
     signOut,
+    sessionChangedElsewhere,
+    wake,
+    ...createAccountActions(context),
+    ...createInviteActions(context),
+    ...createMessageActions(context),
     openGroup,
     back,
     loadOlder,

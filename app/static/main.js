@@ -1,10 +1,11 @@
 // Entry point: the language, the store (persisted in localStorage), the controller, effects,
-// and the views mounted on #app.
+// the views mounted on #app; invite links (`/#invite=<code>`) and sessions changed in other tabs.
 
 import { createController } from "./controller.js";
 import { createNotifications, watchTitle } from "./effects.js";
 import { html, render } from "./html.js";
 import { detectLang, LANG_KEY, setLang } from "./i18n/index.js";
+import { parseInviteHash, SESSION_KEY } from "./session.js";
 import { createStore, memoryStorage } from "./store.js";
 import { App } from "./views/App.js";
 
@@ -39,7 +40,27 @@ watchTitle(store);
 
 document.addEventListener("visibilitychange", () => {
   controller.markRead();
-  if (document.visibilityState === "visible") controller.retryConnection();
+  if (document.visibilityState === "visible") controller.wake();
+});
+// Another tab of this browser rotated the tokens, signed out, or signed someone else in.
+window.addEventListener("storage", (event) => {
+  if (event.key === SESSION_KEY || event.key === null) controller.sessionChangedElsewhere();
+});
+// An invite link: the code stays in the address bar (a reload keeps it) until the invite is
+// used or dismissed, then leaves it.
+const dropHash = () => history.replaceState(history.state, "", location.pathname + location.search);
+function takeInvite() {
+  if (!location.hash.includes("invite=")) return;
+  const code = parseInviteHash(location.hash);
+  if (code) controller.openInvite(code);
+  else {
+    dropHash();
+    store.toast("error", "invite.bad_link");
+  }
+}
+window.addEventListener("hashchange", takeInvite);
+store.subscribe((state) => {
+  if (!state.invite && location.hash.includes("invite=")) dropHash();
 });
 // Phones: the system back gesture goes from the conversation back to the list.
 window.addEventListener("popstate", () => {
@@ -52,5 +73,6 @@ store.subscribe((state) => {
   else if (depth < current) history.replaceState({ depth }, "");
 });
 
+takeInvite();
 render(html`<${App} store=${store} ctl=${controller} storage=${storage} notifications=${notifications} />`, document.getElementById("app"));
 controller.resume();

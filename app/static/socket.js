@@ -1,6 +1,8 @@
 // The WebSocket transport (SPEC §6): one connection, automatic reconnect with exponential
 // back-off and jitter, a heartbeat that notices dead connections. It knows nothing of chat
-// state: the app re-sends its outbox and syncs in `onConnected`.
+// state: the app re-sends its outbox and syncs in `onConnected`. A close with 4401 (token
+// spent, session ended) asks `onRefused()` to refresh: a new socket follows at once when it
+// says so, else the usual back-off (and a refused refresh has signed the person out).
 //
 // The token travels in the URL (the protocol's only way), and a browser prints the URL of a
 // WebSocket whose handshake fails. So a connection is opened only after `probe()` (a cheap
@@ -41,6 +43,7 @@ export class ChatSocket {
     this.state = "offline";
     this.nextRetryAt = 0;
     this.generation = 0;
+    this.refusals = 0;
     this.onOnline = () => this.retryNow();
     this.onOffline = () => this.drop();
   }
@@ -126,6 +129,7 @@ export class ChatSocket {
     clearTimeout(this.pongTimer);
     if (event.type === "connected") {
       this.attempt = 0;
+      this.refusals = 0;
       ws.greeted = true;
       this.startHeartbeat();
       this.setState("connected");
@@ -148,8 +152,29 @@ export class ChatSocket {
     this.ws = null;
     this.stopHeartbeat();
     if (this.stopped) return;
-    if (!ws.greeted && close.code === CLOSE_UNAUTHORIZED) this.onRefused();
+    if (close.code === CLOSE_UNAUTHORIZED) {
+      this.refreshThenConnect();
+      return;
+    }
     this.scheduleRetry();
+  }
+
+  async refreshThenConnect() {
+    const generation = ++this.generation;
+    this.setState("reconnecting");
+    let again = false;
+    try {
+      again = await this.onRefused();
+    } catch {
+      again = false;
+    }
+    if (this.stopped || generation !== this.generation) return;
+    if (again && this.refusals < 3) {
+      this.refusals += 1; // a server that refuses fresh tokens too is not hammered
+      this.connect();
+    } else {
+      this.scheduleRetry();
+    }
   }
 
   scheduleRetry() {

@@ -1,7 +1,9 @@
 // Client state and the rules that keep it consistent: messages de-duplicated by message_id, the
 // contiguous seq per group (the sync cursor), the outbox of unsent messages (persisted), AI
-// streams and failures, read marks, presence, the conversation timeline. No DOM and no network:
-// storage is handed in, and every change ends with `changed()` so the views re-render.
+// streams and failures, read marks, presence, the conversation timeline, replies and changes
+// (EDIT/RECALL entries applied to their target), the composer's reply/edit mode, the invite
+// being opened. No DOM and no network: storage is handed in, and every change ends with
+// `changed()` so the views re-render. Tokens are not kept here (auth.js holds them).
 
 import { contentLength, dayKey, MAX_CONTENT_CHARS } from "./format.js";
 
@@ -48,7 +50,8 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
 
   const state = {
     version: 0,
-    session: null, // {token, user}
+    session: null, // {user}
+    invite: null, // {code, status: "loading"|"ready"|"missing", preview, error} from /#invite=
     connection: { state: "offline", nextRetryAt: 0, attempt: 0 },
     clockSkewMs: 0, // server time − local time, from the `connected` event
     groups: new Map(), // group_id -> GroupSummary (+ local fields)
@@ -65,6 +68,8 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     typing: new Map(), // group_id -> Map(user_id -> expiry ms)
     reads: new Map(), // group_id -> Map(user_id -> seq) (persisted)
     drafts: new Map(), // group_id -> text
+    composing: new Map(), // group_id -> {mode: "reply"|"edit", message_id}
+    quoted: new Map(), // message_id -> a replied-to message not loaded in its conversation
     toasts: [],
   };
 
@@ -124,9 +129,10 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     writeJson(keyFor("reads"), plain);
   }
 
-  /** Start a session: the persisted outbox, AI failures and read marks of this user return. */
+  /** Start a session ({user}): the persisted outbox, AI failures and read marks of this user
+   * return. */
   function startSession(session) {
-    state.session = session;
+    state.session = { user: session.user };
     state.users.set(session.user.user_id, {
       username: session.user.username,
       user_role: session.user.user_role,
@@ -159,13 +165,39 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     state.view = "list";
     for (const key of [
       "groups", "convos", "outbox", "streams", "aiFailures", "finished", "users", "members",
-      "online", "typing", "reads", "drafts",
+      "online", "typing", "reads", "drafts", "composing", "quoted",
     ]) {
       state[key].clear();
     }
     state.toasts = [];
     state.connection = { state: "offline", nextRetryAt: 0, attempt: 0 };
     changed();
+  }
+
+  // ------------------------------------------------------------------ invite being opened
+
+  /** An invite link was opened (`/#invite=<code>`); its preview follows (setInvitePreview). */
+  function openInvite(code) {
+    if (state.invite?.code === code) return false;
+    state.invite = { code, status: "loading", preview: null, error: null };
+    changed();
+    return true;
+  }
+
+  function setInvitePreview(code, preview, error = null) {
+    if (state.invite?.code !== code) return;
+    state.invite = { code, status: preview ? "ready" : "missing", preview, error };
+    changed();
+  }
+
+  function clearInvite() {
+    state.invite = null;
+    changed();
+  }
+
+  /** Signing up or in from the welcome page: the invite is used right after (no dialog). */
+  function inviteAfterEntry() {
+    if (state.invite) state.invite = { ...state.invite, afterEntry: true };
   }
 
   // ------------------------------------------------------------------ connection, clock
@@ -228,6 +260,7 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     state.convos.delete(groupId);
     state.members.delete(groupId);
     state.typing.delete(groupId);
+    state.composing.delete(groupId);
     for (const [id, p] of state.outbox) if (p.group_id === groupId) state.outbox.delete(id);
     for (const [id, s] of state.streams) if (s.group_id === groupId) state.streams.delete(id);
     for (const [id, f] of state.aiFailures) if (f.group_id === groupId) state.aiFailures.delete(id);
@@ -375,20 +408,64 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
   /** An EDIT or RECALL entry (SPEC §11) changes the message it targets, where loaded; the
    * entry itself keeps the log dense (the sync cursor) but is not shown. */
   function applyChange(entry) {
-    const convo = state.convos.get(entry.group_id);
-    const seq = convo?.ids.get(entry.target_message_id);
-    const target = seq === undefined ? null : convo.bySeq.get(seq);
+    const target = findMessage(entry.group_id, entry.target_message_id);
     if (!target) return;
-    const changes =
-      entry.msg_type === "RECALL"
-        ? { msg_content: "", attachment: null, recalled_at: target.recalled_at || entry.created_at }
-        : { msg_content: entry.msg_content, edited_at: entry.created_at };
-    convo.bySeq.set(seq, { ...target, ...changes });
-    const group = state.groups.get(entry.group_id);
-    if (group?.last_message?.message_id === target.message_id) {
-      group.last_message = convo.bySeq.get(seq);
+    if (entry.msg_type === "RECALL") {
+      const recalledAt = target.recalled_at || entry.created_at;
+      replaceMessage({ ...target, msg_content: "", attachment: null, recalled_at: recalledAt });
+    } else if (!target.recalled_at && (target.edited_at || "") <= entry.created_at) {
+      // A later edit wins; an edit of a recalled message never brings its words back.
+      replaceMessage({ ...target, msg_content: entry.msg_content, edited_at: entry.created_at });
     }
   }
+
+  /** A message in its current state (the answer to an edit or a recall, a fetched quote):
+   * replaces the copy held in its conversation, among quotes, and as the last message. */
+  function replaceMessage(message) {
+    const convo = state.convos.get(message.group_id);
+    const seq = convo?.ids.get(message.message_id);
+    if (seq !== undefined) convo.bySeq.set(seq, message);
+    if (state.quoted.has(message.message_id)) state.quoted.set(message.message_id, message);
+    const group = state.groups.get(message.group_id);
+    if (group?.last_message?.message_id === message.message_id) group.last_message = message;
+  }
+
+  function applyMessage(message) {
+    const known = findMessage(message.group_id, message.message_id);
+    // Never step back: a stale copy must not undo a recall or a later edit.
+    if (known?.recalled_at && !message.recalled_at) return;
+    if (known && (known.edited_at || "") > (message.edited_at || "")) return;
+    replaceMessage(message);
+    changed();
+  }
+
+  /** A message of a group if held (loaded in the conversation, or fetched as a quote). */
+  function findMessage(groupId, messageId) {
+    const convo = state.convos.get(groupId);
+    const seq = convo?.ids.get(messageId);
+    if (seq !== undefined) return convo.bySeq.get(seq);
+    const quoted = state.quoted.get(messageId);
+    return quoted && quoted.group_id === groupId ? quoted : null;
+  }
+
+  /** A replied-to message fetched on its own (not loaded in its conversation). */
+  function rememberQuoted(message) {
+    if (!findMessage(message.group_id, message.message_id)) {
+      state.quoted.set(message.message_id, message);
+      changed();
+    }
+  }
+
+  // ------------------------------------------------------------------ composer: reply, edit
+
+  /** Reply to, or edit, a message in the composer of its group; null mode ends it. */
+  function setComposing(groupId, mode = null, messageId = null) {
+    if (mode) state.composing.set(groupId, { mode, message_id: messageId });
+    else state.composing.delete(groupId);
+    changed();
+  }
+
+  const composingOf = (groupId) => state.composing.get(groupId) || null;
 
   /** Sync cursors: per group, the highest seq I have seen with nothing missing below. */
   function syncCursors() {
@@ -419,8 +496,9 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
 
   // ------------------------------------------------------------------ outbox
 
-  /** Queue a message written in the composer. {ok, item} or {ok: false, reason}. */
-  function queueMessage(groupId, content) {
+  /** Queue a message written in the composer ({reply_to, mentions} optional).
+   * {ok, item} or {ok: false, reason}. */
+  function queueMessage(groupId, content, { reply_to = null, mentions = [] } = {}) {
     if (!content.trim()) return { ok: false, reason: "EMPTY" };
     const length = contentLength(content);
     if (length > MAX_CONTENT_CHARS) return { ok: false, reason: "TOO_LONG", length };
@@ -428,12 +506,15 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
       client_msg_id: newClientMsgId(),
       group_id: groupId,
       content,
+      reply_to,
+      mentions,
       created_at: serverNowIso(),
       status: "queued",
       error: null,
     };
     state.outbox.set(item.client_msg_id, item);
     state.drafts.delete(groupId);
+    if (state.composing.get(groupId)?.mode === "reply") state.composing.delete(groupId);
     persistOutbox();
     changed();
     return { ok: true, item };
@@ -775,6 +856,11 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     updateSessionUser,
     endSession,
     meId,
+    // invite being opened
+    openInvite,
+    setInvitePreview,
+    clearInvite,
+    inviteAfterEntry,
     // connection
     setConnection,
     isConnected,
@@ -800,6 +886,11 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     syncCursors,
     markRead,
     readReported,
+    applyMessage,
+    findMessage,
+    rememberQuoted,
+    setComposing,
+    composingOf,
     // outbox
     queueMessage,
     setOutboxStatus,

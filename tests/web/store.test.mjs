@@ -367,3 +367,101 @@ test("edit and recall entries change their target, are hidden, never unread (SPE
   const last = store.state.groups.get("g1").last_message;
   assert.deepEqual([last.message_id, last.recalled_at], ["msg_1", at]);
 });
+
+// ------------------------------------------------------------------ replies, edits, recalls
+
+function loaded(messages, extra = {}) {
+  const store = signedIn();
+  store.mergeGroupList([group({ last_seq: messages.length, ...extra })]);
+  store.loadedLatest("g1", messages);
+  return store;
+}
+
+const entry = (seq, type, target, extra = {}) =>
+  msg(seq, { msg_type: type, target_message_id: target, msg_content: type === "EDIT" ? "new words" : "", ...extra });
+
+test("an EDIT entry changes its target, is not shown, and an older one never wins", () => {
+  const store = loaded([msg(1), msg(2)]);
+  store.ingestMessage(entry(3, "EDIT", "msg_1", { msg_content: "second", created_at: "2026-01-10T09:10:00Z" }));
+  store.ingestMessage(entry(4, "EDIT", "msg_1", { msg_content: "first", created_at: "2026-01-10T09:05:00Z" }));
+  const shown = store.timeline("g1").filter((i) => i.kind === "message").map((i) => i.message);
+  assert.deepEqual(shown.map((m) => m.seq), [1, 2]);
+  assert.equal(shown[0].msg_content, "second");
+  assert.equal(shown[0].edited_at, "2026-01-10T09:10:00Z");
+  assert.equal(store.convoOf("g1").contig, 4, "the entries keep the sync cursor dense");
+  assert.equal(store.state.groups.get("g1").unread_count, 0, "changes are never unread");
+});
+
+test("a RECALL entry empties its target for good, also as the group's last message", () => {
+  const store = loaded([msg(1)], { last_message: msg(1) });
+  store.ingestMessage(entry(2, "RECALL", "msg_1"));
+  const target = store.findMessage("g1", "msg_1");
+  assert.equal(target.msg_content, "");
+  assert.ok(target.recalled_at);
+  assert.equal(store.state.groups.get("g1").last_message.recalled_at, target.recalled_at);
+  // An edit entry after the recall (served empty) and a stale copy never bring words back.
+  store.ingestMessage(entry(3, "EDIT", "msg_1", { created_at: "2026-01-10T10:00:00Z" }));
+  store.applyMessage(msg(1));
+  assert.equal(store.findMessage("g1", "msg_1").msg_content, "");
+});
+
+test("the answer to an edit or a recall replaces the held copy (conversation and quotes)", () => {
+  const store = loaded([msg(1)]);
+  store.applyMessage({ ...msg(1), msg_content: "fixed", edited_at: "2026-01-10T09:30:00Z" });
+  assert.equal(store.findMessage("g1", "msg_1").msg_content, "fixed");
+  // A quoted message not loaded in the conversation is held apart, and changes too.
+  const old = msg(0, { message_id: "msg_old", seq: 0 });
+  store.rememberQuoted(old);
+  assert.equal(store.findMessage("g1", "msg_old").msg_content, "m0");
+  store.ingestMessage(entry(2, "RECALL", "msg_old"));
+  assert.equal(store.findMessage("g1", "msg_old").msg_content, "");
+  assert.equal(store.findMessage("other", "msg_old"), null);
+});
+
+test("a reply and its mentions are queued with the message; the reply mode ends on send", () => {
+  const storage = memoryStorage();
+  const store = signedIn({ storage });
+  store.mergeGroupList([group()]);
+  store.setComposing("g1", "reply", "msg_1");
+  assert.deepEqual(store.composingOf("g1"), { mode: "reply", message_id: "msg_1" });
+  const { item } = store.queueMessage("g1", "@Pat yes", { reply_to: "msg_1", mentions: ["user_pat"] });
+  assert.equal(item.reply_to, "msg_1");
+  assert.deepEqual(item.mentions, ["user_pat"]);
+  assert.equal(store.composingOf("g1"), null);
+  // The outbox keeps them across a reload.
+  const again = createStore({ storage });
+  again.startSession({ user: ME });
+  const [kept] = again.state.outbox.values();
+  assert.equal(kept.reply_to, "msg_1");
+  assert.deepEqual(kept.mentions, ["user_pat"]);
+  // Editing is a mode of its own, ended explicitly.
+  store.setComposing("g1", "edit", "msg_2");
+  store.queueMessage("g1", "other");
+  assert.equal(store.composingOf("g1").mode, "edit");
+  store.setComposing("g1", null);
+  assert.equal(store.composingOf("g1"), null);
+});
+
+test("an invite link: loading, then its preview or why it cannot be used; kept across sign-out", () => {
+  const store = signedIn();
+  assert.equal(store.openInvite("code1"), true);
+  assert.equal(store.openInvite("code1"), false, "the same link is opened once");
+  assert.equal(store.state.invite.status, "loading");
+  store.setInvitePreview("other", { kind: "group" }); // an answer for another code: ignored
+  assert.equal(store.state.invite.status, "loading");
+  store.setInvitePreview("code1", { kind: "group", group_name: "Knee" });
+  assert.equal(store.state.invite.status, "ready");
+  store.endSession();
+  assert.equal(store.state.invite.code, "code1");
+  store.openInvite("code2");
+  store.setInvitePreview("code2", null, { code: "INVITE_NOT_FOUND" });
+  assert.equal(store.state.invite.status, "missing");
+  store.clearInvite();
+  assert.equal(store.state.invite, null);
+});
+
+test("the session holds the user only, never tokens", () => {
+  const store = createStore();
+  store.startSession({ access_token: "secret", refresh_token: "secret", user: ME });
+  assert.deepEqual(store.state.session, { user: ME });
+});

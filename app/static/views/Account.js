@@ -1,9 +1,15 @@
-// The top bar's account menu: my name and role, my user ID (to give to a doctor), language,
-// notifications opt-in, sign out. Also the language picker used on the sign-up page.
+// The top bar's account menu: my name and role, my user ID, profile and password, my
+// sessions, inviting a colleague (doctors), language, notifications opt-in, sign out. Also the
+// language picker used on the welcome page.
 
 import { html, useEffect, useRef, useState } from "../html.js";
 import { LANGUAGES, t } from "../i18n/index.js";
 import { Badge, useApp } from "./common.js";
+import { DoctorInvite } from "./DoctorInvite.js";
+import { Profile } from "./Profile.js";
+import { Sessions } from "./Sessions.js";
+
+const DIALOGS = { profile: Profile, sessions: Sessions, colleague: DoctorInvite };
 
 export function LanguagePicker({ id }) {
   const { lang, setLang } = useApp();
@@ -38,6 +44,12 @@ export function AccountMenu() {
   const { store, ctl } = useApp();
   const me = store.state.session.user;
   const menu = useRef(null);
+  const [dialog, setDialog] = useState(null);
+  const open = (name) => {
+    menu.current.open = false;
+    setDialog(name);
+  };
+  const Open = dialog ? DIALOGS[dialog] : null;
   // A click or Escape outside the open menu closes it.
   useEffect(() => {
     const close = (event) => {
@@ -70,10 +82,11 @@ export function AccountMenu() {
   }
 
   function signOut() {
-    if (confirm(t("confirm.sign_out"))) ctl.signOut();
+    if (confirm(t("confirm.sign_out"))) ctl.logOut();
   }
 
-  return html`<details id="account" class="account" ref=${menu}>
+  return html`${Open ? html`<${Open} onClose=${() => setDialog(null)} />` : null}
+  <details id="account" class="account" ref=${menu}>
     <summary>
       <span id="me-name" class="me-name">${me.username}</span>
       <${Badge} id="me-role" role=${me.user_role} />
@@ -84,6 +97,13 @@ export function AccountMenu() {
         <code id="me-id" title=${t("account.my_id_hint")}>${me.user_id}</code>
         <button id="copy-id" type="button" onClick=${copyId}>${t("account.copy_id")}</button>
         <p class="hint">${t("account.my_id_hint")}</p>
+      </div>
+      <div class="menu-row">
+        <button id="open-profile" type="button" onClick=${() => open("profile")}>${t("profile.open")}</button>
+        <button id="open-sessions" type="button" onClick=${() => open("sessions")}>${t("sessions.open")}</button>
+        ${me.user_role === "DOCTOR"
+          ? html`<button id="invite-colleague" type="button" onClick=${() => open("colleague")}>${t("colleague.open")}</button>`
+          : null}
       </div>
       <div class="menu-row"><${LanguagePicker} id="lang-select" /></div>
       <${NotificationsToggle} />

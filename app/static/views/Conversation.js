@@ -1,10 +1,10 @@
 // The open conversation: header (back on phones, AI state, details), the hand-over banner, the
 // timeline (only this part scrolls; history loads at the top), typing line, composer.
 
-import { COUNTER_FROM_CHARS, contentLength, MAX_CONTENT_CHARS } from "../format.js";
-import { Component, html, useRef, useState } from "../html.js";
-import { formatNumber, getLang, t } from "../i18n/index.js";
+import { Component, html, useState } from "../html.js";
+import { getLang, t } from "../i18n/index.js";
 import { useApp } from "./common.js";
+import { Composer } from "./Composer.js";
 import {
   AiFailedItem,
   DayItem,
@@ -98,9 +98,10 @@ function renderItem(item, previous, ctx) {
       const cont = sameSender(previous, item);
       const name = ctx.nameOf(m.from_user_id);
       const readers = mine ? ctx.readersOf(m.seq) : 0;
-      const sig = `${m.message_id}|${m.edited_at || ""}|${m.recalled_at || ""}|${cont}|${readers}|${name}|${ctx.lang}`;
+      const mentioned = (m.mentions || []).map(ctx.nameOf).join(",");
+      const sig = `${m.message_id}|${m.edited_at || ""}|${m.recalled_at || ""}|${cont}|${readers}|${name}|${mentioned}|${ctx.lang}`;
       return html`<${MessageItem} key=${item.key} sig=${sig} message=${m} cont=${cont} mine=${mine}
-        name=${name} readers=${readers} nameOf=${ctx.nameOf} />`;
+        name=${name} readers=${readers} nameOf=${ctx.nameOf} meId=${ctx.meId} />`;
     }
     case "pending":
       return html`<${PendingItem} key=${item.key} pending=${item.pending} role=${ctx.myRole} />`;
@@ -115,54 +116,6 @@ function renderItem(item, previous, ctx) {
     default:
       return html`<${DayItem} key=${item.key} at=${item.at} />`;
   }
-}
-
-function Composer({ groupId, onSent }) {
-  const { store, ctl } = useApp();
-  const [text, setText] = useState(store.state.drafts.get(groupId) || "");
-  const input = useRef(null);
-  const length = contentLength(text);
-  const over = length - MAX_CONTENT_CHARS;
-
-  function submit(event) {
-    event?.preventDefault();
-    if (over > 0) {
-      store.toast("error", "composer.too_long", { count: formatNumber(over) });
-      return;
-    }
-    const result = ctl.send(text);
-    if (result.ok) {
-      setText("");
-      onSent();
-    }
-    input.current?.focus();
-  }
-
-  function onKeyDown(event) {
-    // Enter sends; Shift+Enter is a new line; never while an IME is composing (Chinese input).
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
-      submit(event);
-    }
-  }
-
-  function onInput(event) {
-    setText(event.currentTarget.value);
-    ctl.typing(event.currentTarget.value);
-  }
-
-  const showCounter = length >= COUNTER_FROM_CHARS;
-  return html`<form id="composer" class="composer" onSubmit=${submit}>
-    <label for="composer-input" class="sr-only">${t("composer.label")}</label>
-    <textarea id="composer-input" rows="1" ref=${input} value=${text} placeholder=${t("composer.placeholder")}
-      aria-describedby="char-count" aria-invalid=${over > 0 ? "true" : undefined}
-      onInput=${onInput} onKeyDown=${onKeyDown}></textarea>
-    <button type="submit" class="primary" disabled=${over > 0 || !text.trim()}>${t("composer.send")}</button>
-    <p id="char-count" class=${`char-count${over > 0 ? " over" : ""}`} aria-live="polite" hidden=${!showCounter}>
-      ${over > 0
-        ? t("composer.over", { count: formatNumber(over), max: formatNumber(MAX_CONTENT_CHARS) })
-        : t("composer.count", { count: formatNumber(length), max: formatNumber(MAX_CONTENT_CHARS) })}
-    </p>
-  </form>`;
 }
 
 function typingLine(names) {

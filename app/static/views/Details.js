@@ -1,10 +1,13 @@
 // The group's details: AI assistant state (doctors switch it and read its records), members
-// with presence (unknown while my link is down), adding and removing members, leaving.
+// with presence (unknown while my link is down), adding and removing members, invite links
+// (doctors), leaving. The pane is a list of sections (DETAIL_SECTIONS): a later layer (the
+// copilot, attachments) adds its section there.
 
 import { html, useState } from "../html.js";
 import { formatNumber, t } from "../i18n/index.js";
 import { AiRecords } from "./AiRecords.js";
 import { Badge, useApp } from "./common.js";
+import { InvitesSection } from "./Invites.js";
 
 const PRESENCE_LABEL = { online: "presence.online", offline: "presence.offline", unknown: "presence.unknown" };
 
@@ -100,6 +103,22 @@ function AiSection({ group, doctor }) {
   </section>`;
 }
 
+function MembersSection({ group, doctor }) {
+  const count = group.member_count;
+  return html`<section class="details-section" aria-labelledby="members-title">
+    <h3 id="members-title">${count == null ? t("members.title") : t("members.title_count", { count: formatNumber(count) })}</h3>
+    <${Members} groupId=${group.group_id} doctor=${doctor} />
+    ${doctor ? html`<${AddMember} />` : null}
+  </section>`;
+}
+
+/** The sections of the details pane, in order: {id, Section, show({group, doctor})}. */
+export const DETAIL_SECTIONS = [
+  { id: "ai", Section: AiSection, show: () => true },
+  { id: "members", Section: MembersSection, show: () => true },
+  { id: "invites", Section: InvitesSection, show: ({ doctor }) => doctor },
+];
+
 export function Details({ groupId }) {
   const { store, ctl } = useApp();
   const group = store.state.groups.get(groupId);
@@ -113,18 +132,13 @@ export function Details({ groupId }) {
       ctl.report("toast.leave_failed")(error);
     }
   }
-  const count = group.member_count;
+  const sections = DETAIL_SECTIONS.filter((s) => s.show({ group, doctor }));
   return html`<div id="details" class="details">
     <header class="details-head">
       <button type="button" class="only-phone back" aria-label=${t("nav.back")} onClick=${ctl.back}>‹</button>
       <h2 id="details-title">${t("details.title")}</h2>
     </header>
-    <${AiSection} group=${group} doctor=${doctor} />
-    <section class="details-section" aria-labelledby="members-title">
-      <h3 id="members-title">${count == null ? t("members.title") : t("members.title_count", { count: formatNumber(count) })}</h3>
-      <${Members} groupId=${groupId} doctor=${doctor} />
-      ${doctor ? html`<${AddMember} />` : null}
-    </section>
+    ${sections.map(({ id, Section }) => html`<${Section} key=${id} group=${group} doctor=${doctor} />`)}
     <button id="leave-group" type="button" class="link danger" onClick=${leave}>${t("details.leave")}</button>
   </div>`;
 }

@@ -1,8 +1,9 @@
 // Small view pieces shared by the panes: the app context, role badges, times, text with safe
 // links, countdown ticks, toasts. Text is always rendered as text (htm/Preact escape it).
 
+import { mentionParts } from "../compose.js";
 import { linkify } from "../format.js";
-import { html, createContext, useContext, useEffect, useState } from "../html.js";
+import { html, createContext, useContext, useEffect, useRef, useState } from "../html.js";
 import { errorText, formatFull, formatTime, t } from "../i18n/index.js";
 
 /** {store, ctl, lang, setLang} for every view. */
@@ -23,13 +24,47 @@ export function Time({ iso, text }) {
   return html`<time dateTime=${iso} title=${formatFull(iso)}>${text ?? formatTime(iso)}</time>`;
 }
 
-/** Plain text with http(s) links made clickable; never parsed as HTML. */
-export function RichText({ text }) {
-  return linkify(text || "").map((part) =>
-    part.href
-      ? html`<a href=${part.href} target="_blank" rel="noopener noreferrer">${part.text}</a>`
-      : part.text,
-  );
+/** Plain text with http(s) links made clickable and the `@names` of mentioned users
+ * highlighted (mine more); never parsed as HTML. */
+export function RichText({ text, mentions = null, nameOf = null, meId = null }) {
+  return linkify(text || "").map((part) => {
+    if (part.href) {
+      return html`<a href=${part.href} target="_blank" rel="noopener noreferrer">${part.text}</a>`;
+    }
+    if (!mentions?.length || !nameOf) return part.text;
+    return mentionParts(part.text, mentions, nameOf).map((piece) =>
+      piece.userId
+        ? html`<span class=${`mention${piece.userId === meId ? " me" : ""}`} data-user-id=${piece.userId}>${piece.text}</span>`
+        : piece.text,
+    );
+  });
+}
+
+/** A modal dialog, open while mounted; `onClose` when closed (button, Escape). */
+export function Dialog({ id, title, onClose, wide = false, children }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    if (!ref.current.open) ref.current.showModal();
+  }, []);
+  return html`<dialog id=${id} class=${`dialog${wide ? "" : " small"}`} aria-labelledby=${`${id}-title`}
+      ref=${ref} onClose=${onClose}>
+    <header class="dialog-head">
+      <h2 id=${`${id}-title`}>${title}</h2>
+      <button id=${`${id}-close`} type="button" onClick=${() => ref.current.close()}>${t("action.close")}</button>
+    </header>
+    ${children}
+  </dialog>`;
+}
+
+/** Copy a text; where the clipboard is refused, select it in `fallback` (an input). */
+export async function copyText(store, text, fallback) {
+  try {
+    await navigator.clipboard.writeText(text);
+    store.toast("info", "toast.copied");
+  } catch {
+    fallback?.select();
+    store.toast("info", "toast.copy_selected");
+  }
 }
 
 /** Re-render every `ms` while `active` (countdowns). */

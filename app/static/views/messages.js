@@ -1,10 +1,12 @@
-// One item of the conversation timeline each: messages (grouped by sender, read ticks), SYSTEM
-// lines in the reader's language, unsent messages (retry, discard, countdown), AI replies
-// streaming or failed, hand-over notices, day separators.
+// One item of the conversation timeline each: messages (grouped by sender, read ticks, the
+// quote of the message replied to, mentions highlighted, "edited", recalled placeholders, the
+// actions menu), SYSTEM lines in the reader's language, unsent messages (retry, discard,
+// countdown), AI replies streaming or failed, hand-over notices, day separators.
 
 import { Component, html } from "../html.js";
 import { errorText, formatDay, formatFull, formatNumber, t } from "../i18n/index.js";
 import { Badge, RichText, secondsUntil, Time, useApp, useTick } from "./common.js";
+import { MessageActions, ReplyQuote } from "./MessageActions.js";
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 
@@ -61,7 +63,7 @@ export class MessageItem extends Component {
     return next.sig !== this.props.sig;
   }
 
-  render({ message: m, cont, mine, name, readers, nameOf }) {
+  render({ message: m, cont, mine, name, readers, nameOf, meId }) {
     if (m.msg_type === "SYSTEM") {
       return html`<li class="system" data-message-id=${m.message_id} data-seq=${m.seq}>
         <span>${systemText(m, nameOf)}</span><${Time} iso=${m.created_at} />
@@ -73,7 +75,13 @@ export class MessageItem extends Component {
       ${cont ? null : html`<${Head} name=${mine ? t("msg.you") : name} role=${m.from_user_role} iso=${m.created_at} />`}
       ${m.recalled_at
         ? html`<div class="bubble recalled">${t(mine ? "msg.recalled_mine" : "msg.recalled")}</div>`
-        : html`<div class="bubble"><${RichText} text=${m.msg_content} /></div>`}
+        : html`<div class="msg-body">
+            <div class="bubble">
+              ${m.reply_to ? html`<${ReplyQuote} groupId=${m.group_id} messageId=${m.reply_to} />` : null}
+              <span class="msg-text"><${RichText} text=${m.msg_content} mentions=${m.mentions} nameOf=${nameOf} meId=${meId} /></span>
+            </div>
+            <${MessageActions} message=${m} mine=${mine} />
+          </div>`}
       <div class="msg-meta">
         ${m.edited_at && !m.recalled_at ? html`<span class="edited" title=${formatFull(m.edited_at)}>${t("msg.edited")}</span>` : null}
         ${mine ? html`<${Ticks} readers=${readers} />` : null}
@@ -98,7 +106,10 @@ export function PendingItem({ pending: p, role }) {
   }
   return html`<li class=${`msg mine pending ${p.status}`} data-client-msg-id=${p.client_msg_id}>
     <${Head} name=${t("msg.you")} role=${role} iso=${p.created_at} />
-    <div class="bubble"><${RichText} text=${p.content} /></div>
+    <div class="bubble">
+      ${p.reply_to ? html`<${ReplyQuote} groupId=${p.group_id} messageId=${p.reply_to} />` : null}
+      <${RichText} text=${p.content} />
+    </div>
     <p class="msg-status" role=${p.status === "failed" ? "alert" : undefined}>
       <span>${status}</span>
       ${p.status === "failed"
