@@ -37,6 +37,7 @@ from app.services.core.account_service import AccountService
 from app.services.core.auth_service import TokenService
 from app.services.core.group_service import GroupService
 from app.services.core.health_service import HealthService
+from app.services.core.history_cache import HistoryCache
 from app.services.core.hooks import Hooks
 from app.services.core.invite_service import InviteService, invite_url
 from app.services.core.login_throttle import LoginThrottle
@@ -192,6 +193,7 @@ async def start_server(settings: Settings) -> Server:
             edit=timedelta(minutes=settings.message_edit_window_minutes),
             recall=timedelta(minutes=settings.message_recall_window_minutes),
         ),
+        HistoryCache(settings.history_cache_rows),
     )
     groups = GroupService(
         core.db,

@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     """How long a sender may edit a message; 0: never."""
     message_recall_window_minutes: int = Field(default=2, ge=0, le=60 * 24 * 365)
     """How long a sender may recall a message (a group's doctors may at any time); 0: never."""
+    history_cache_rows: int = Field(default=20_000, ge=0, le=10_000_000)
+    """Messages of recently read history pages kept per process (0: no cache)."""
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -5,14 +5,19 @@ returns plain rows with the fields of `MessageResponse`, serialised once by the 
 """
 
 from collections.abc import Sequence
+from enum import Enum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CompoundSelect,
     Integer,
     Label,
+    Select,
     and_,
+    bindparam,
     cast,
     exists,
     null,
@@ -63,6 +68,61 @@ def _typed_null(column: QueryableAttribute[Any]) -> Label[Any]:
     return cast(null(), column.type).label(column.key)
 
 
+class PageShape(Enum):
+    """Which way a page reads: after a seq oldest first (sync), before a seq newest first
+    (scrolling back), or from the newest message (a numbered page)."""
+
+    AFTER = "after"
+    BEFORE = "before"
+    NEWEST = "newest"
+
+
+@cache
+def _access_query() -> Select[int]:
+    """The group's last seq, one row only when `user_id` is a member."""
+    return (
+        select(Group.last_seq)
+        .join(
+            GroupMember,
+            and_(GroupMember.group_id == Group.group_id, GroupMember.user_id == bindparam("user")),
+        )
+        .where(Group.group_id == bindparam("group"))
+    )
+
+
+@cache
+def _page_query(shape: PageShape) -> CompoundSelect[Any]:
+    """The access row and the page in one UNION ALL, built once per shape: building a
+    statement costs more than running it on a warm database."""
+    # Typed NULLs: PostgreSQL matches the branches' types, and the union's result types (UTC
+    # datetimes on SQLite) come from its first branch.
+    placeholders = (_typed_null(column) for column in PAYLOAD_COLUMNS)
+    access = _access_query().add_columns(*placeholders)
+    page = select(cast(null(), Integer).label("last_seq"), *PAYLOAD_COLUMNS).where(
+        Message.group_id == bindparam("group"),
+        exists().where(
+            GroupMember.group_id == bindparam("group"), GroupMember.user_id == bindparam("user")
+        ),
+    )
+    if shape is PageShape.AFTER:
+        page = page.where(Message.seq > bindparam("seq")).order_by(Message.seq.asc())
+    else:
+        if shape is PageShape.BEFORE:
+            page = page.where(Message.seq < bindparam("seq"))
+        page = page.order_by(Message.seq.desc())
+    # BigInteger: a page number near 2**31 times its size overflows a 32-bit offset.
+    limited = page.offset(bindparam("offset", type_=BigInteger)).limit(
+        bindparam("limit", type_=BigInteger)
+    )
+    return union_all(access, select(limited.subquery()))
+
+
+async def member_last_seq(conn: AsyncConnection, group_id: str, user_id: str) -> int | None:
+    """The group's last seq, or None if `user_id` is not a member (or no such group)."""
+    found = await conn.scalar(_access_query(), {"group": group_id, "user": user_id})
+    return None if found is None else int(found)
+
+
 async def member_page(
     conn: AsyncConnection,
     group_id: str,
@@ -79,30 +139,18 @@ async def member_page(
     when given). One round trip: a UNION ALL of the access row (membership and last seq) and
     the page, which reads only if the membership exists.
     """
-    # Typed NULLs: PostgreSQL matches the branches' types, and the union's result types (UTC
-    # datetimes on SQLite) come from its first branch.
-    placeholders = (_typed_null(column) for column in PAYLOAD_COLUMNS)
-    access = select(Group.last_seq, *placeholders).join(
-        GroupMember,
-        and_(GroupMember.group_id == Group.group_id, GroupMember.user_id == user_id),
-    )
-    page = select(cast(null(), Integer).label("last_seq"), *PAYLOAD_COLUMNS).where(
-        Message.group_id == group_id,
-        exists().where(GroupMember.group_id == group_id, GroupMember.user_id == user_id),
-    )
     if after_seq is not None:
-        page = page.where(Message.seq > after_seq).order_by(Message.seq.asc())
+        shape, seq = PageShape.AFTER, after_seq
+    elif before_seq is not None:
+        shape, seq = PageShape.BEFORE, before_seq
     else:
-        if before_seq is not None:
-            page = page.where(Message.seq < before_seq)
-        page = page.order_by(Message.seq.desc())
-    page_rows = select(page.offset(offset).limit(limit).subquery())
-    query: CompoundSelect[Any] = union_all(access.where(Group.group_id == group_id), page_rows)
-    rows = (await conn.execute(query)).all()
+        shape, seq = PageShape.NEWEST, 0
+    params = {"group": group_id, "user": user_id, "seq": seq, "offset": offset, "limit": limit}
+    rows = (await conn.execute(_page_query(shape), params)).all()
     last_seq = next((row[0] for row in rows if row[1] is None), None)
     if last_seq is None:
         return None
     messages = [_payload(row[1:]) for row in rows if row[1] is not None]
     # Row order across UNION ALL branches is not promised by SQL: restore the page's order.
-    messages.sort(key=lambda message: message["seq"], reverse=after_seq is None)
+    messages.sort(key=lambda message: message["seq"], reverse=shape is not PageShape.AFTER)
     return int(last_seq), messages

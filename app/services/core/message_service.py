@@ -24,6 +24,7 @@ from app.repositories.message_revision_repository import MessageRevisionReposito
 from app.schemas.message import MessageCreate
 from app.services.core.actor import Actor
 from app.services.core.events import read_event
+from app.services.core.history_cache import HistoryCache
 from app.services.core.message_changes import (
     ChangeWindows,
     MessageChange,
@@ -67,8 +68,10 @@ class MessageService:
         fanout: Fanout,
         rate_limiter: RateLimiter,
         windows: ChangeWindows,
+        history: HistoryCache,
     ) -> None:
         self.db = db
+        self.history = history
         self.writer = writer
         self.fanout = fanout
         self.rate_limiter = rate_limiter
@@ -216,12 +219,41 @@ class MessageService:
         return MessagePage(rows[:limit], has_more=len(rows) > limit)
 
     async def _read_page(
-        self, reader: User, group_id: str, **page: Any
+        self,
+        reader: User,
+        group_id: str,
+        *,
+        limit: int,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        offset: int = 0,
     ) -> tuple[int, list[MessageRow]]:
-        """(last seq, rows) for a member; NotFound (group) or PermissionDenied otherwise."""
+        """(last seq, rows) for a member; NotFound (group) or PermissionDenied otherwise.
+
+        The rows may be shared with other readers through the history cache: never modify
+        them."""
+        key = (group_id, after_seq, before_seq, offset, limit)
+        cached = self.history.get(key)
         async with self.db.reader() as conn:
-            found = await message_reads.member_page(conn, group_id, reader.user_id, **page)
+            member = True
+            if cached is not None:
+                last_seq = await message_reads.member_last_seq(conn, group_id, reader.user_id)
+                if last_seq == cached.last_seq:
+                    return cached.last_seq, cached.rows
+                member = last_seq is not None
+            found = None
+            if member:
+                found = await message_reads.member_page(
+                    conn,
+                    group_id,
+                    reader.user_id,
+                    limit=limit,
+                    after_seq=after_seq,
+                    before_seq=before_seq,
+                    offset=offset,
+                )
         if found is not None:
+            self.history.put(key, *found)
             return found
         async with self.db.read() as session:  # no row: decide which error, or an empty page
             groups = GroupRepository(session)
