@@ -87,14 +87,22 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme
 ApiKeyDep = Annotated[str | None, Depends(api_key_scheme)]
 
 
-async def get_principal(users: UserServiceDep, credentials: BearerDep) -> Principal:
+async def _authenticate(
+    users: UserService, credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
     if credentials is None:
         raise Unauthorized("Missing bearer token", code="NOT_AUTHENTICATED")
     return await users.authenticate(credentials.credentials)
 
 
-async def get_current_user(principal: Annotated[Principal, Depends(get_principal)]) -> User:
-    return principal.user
+async def get_principal(request: Request, credentials: BearerDep) -> Principal:
+    return await _authenticate(_server(request).users, credentials)
+
+
+async def get_current_user(request: Request, credentials: BearerDep) -> User:
+    """The caller. Resolved from the request rather than through `get_principal`: every
+    authenticated call solves this, and each dependency level costs FastAPI a walk."""
+    return (await _authenticate(_server(request).users, credentials)).user
 
 
 async def client_ip(request: Request) -> str | None:
@@ -121,7 +129,7 @@ async def get_actor(
     """The service key when a valid one is given, else the bearer token's user."""
     if await has_service_key(tokens, api_key):
         return SERVICE
-    return Actor(user=(await get_principal(users, credentials)).user)
+    return Actor(user=(await _authenticate(users, credentials)).user)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.models import RefreshToken, UserSession
 
@@ -35,17 +35,6 @@ class SessionRepository:
     async def get(self, session_id: str) -> UserSession | None:
         result = await self.session.execute(
             select(UserSession).where(UserSession.session_id == session_id)
-        )
-        return result.scalar_one_or_none()
-
-    async def open_owner(self, session_id: str, now: datetime) -> str | None:
-        """The user of an open session (not revoked, not expired), else None."""
-        result = await self.session.execute(
-            select(UserSession.user_id).where(
-                UserSession.session_id == session_id,
-                UserSession.revoked_at.is_(None),
-                UserSession.expires_at > now,
-            )
         )
         return result.scalar_one_or_none()
 
@@ -135,3 +124,15 @@ class SessionRepository:
                 RefreshToken.session_id == session_id, RefreshToken.expires_at <= now
             )
         )
+
+
+async def open_session_owner(conn: AsyncConnection, session_id: str, now: datetime) -> str | None:
+    """The user of an open session (not revoked, not expired), else None. On a bare
+    connection: every authenticated call whose session is not cached asks this."""
+    return await conn.scalar(
+        select(UserSession.user_id).where(
+            UserSession.session_id == session_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+        )
+    )

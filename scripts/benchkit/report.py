@@ -45,7 +45,7 @@ def targets(line: dict[str, Any]) -> list[tuple[str, bool]]:
             checks.append((f"fanout {phase['rate']}/s 0 lost", phase["lost"] == 0))
     elif name == "history":
         overall = result["all"]
-        checks.append(("history >= 1000 req/s", overall["per_s"] >= 1000))
+        checks.append(("history >= 1500 req/s", overall["per_s"] >= 1500))
         checks.append(("history p99 < 100 ms", 0 < overall["p99_ms"] < 100))
     elif name == "connections":
         per_process = max(result["server_reported"] or [0])

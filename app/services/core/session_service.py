@@ -26,7 +26,7 @@ from app.db.base import utcnow
 from app.db.session import Database
 from app.errors import NotFound, Unauthorized
 from app.realtime.fanout import Fanout
-from app.repositories.session_repository import SessionRepository
+from app.repositories.session_repository import SessionRepository, open_session_owner
 from app.schemas.auth import SessionResponse
 from app.services.core.auth_service import Claims, TokenService
 from app.utils.id_generator import generate_session_id
@@ -118,8 +118,8 @@ class SessionService:
         if cached is not None and cached[0] > now:
             owner = cached[1]
         else:
-            async with self.db.read() as session:
-                owner = await SessionRepository(session).open_owner(claims.session_id, utcnow())
+            async with self.db.reader() as conn:
+                owner = await open_session_owner(conn, claims.session_id, utcnow())
             self._remember(claims.session_id, owner, now)
         if owner != claims.user_id:
             raise Unauthorized("The session has ended; sign in again", code="SESSION_REVOKED")
