@@ -39,7 +39,7 @@ def _reply(prompt: Prompt) -> str:
 
 
 def _copilot(prompt: Prompt) -> str:
-    """A copilot task (SUMMARY, SUGGESTION): the last patient turn quoted, nothing invented."""
+    """A copilot task (SUMMARY, SUGGESTION): the latest user turn quoted, nothing invented."""
     last = next((t.content for t in reversed(prompt.history) if t.role == "user"), "")
     excerpt = last if len(last) <= 120 else last[:117] + "..."
     return (
