@@ -35,9 +35,7 @@ class Socket:
                     return event
 
     async def copilot_done(self, record_id: str) -> Event:
-        return await self.until(
-            lambda e: e["type"] == "ai_copilot" and e["record_id"] == record_id
-        )
+        return await self.until(lambda e: e["type"] == "ai_copilot" and e["record_id"] == record_id)
 
     def copilot(self) -> list[Event]:
         """The copilot events this socket received."""
@@ -60,8 +58,7 @@ async def heard_nothing(
     marker = await send_ok(client, sender, group_id, "marker")
     for listener in sockets:
         await listener.until(
-            lambda e: e["type"] == "message"
-            and e["message"]["message_id"] == marker["message_id"]
+            lambda e: e["type"] == "message" and e["message"]["message_id"] == marker["message_id"]
         )
         assert listener.copilot() == []
 
@@ -80,9 +77,7 @@ async def asked(client: httpx.AsyncClient, user: TestUser, what: str, group_id: 
     return record_id
 
 
-async def copilot_records(
-    client: httpx.AsyncClient, user: TestUser, group_id: str
-) -> list[Event]:
+async def copilot_records(client: httpx.AsyncClient, user: TestUser, group_id: str) -> list[Event]:
     response = await client.get(
         "/api/ai/copilot", params={"group_id": group_id}, headers=user.headers
     )

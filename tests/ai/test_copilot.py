@@ -84,7 +84,10 @@ async def test_handover_summary_reaches_the_doctors_and_never_the_patient(
         "history": [
             {"role": "user", "content": "I have had a headache for three days"},
             {"role": "assistant", "content": "Rest and drink water."},
-            {"role": "user", "content": f"[Doctor {chat.doctor.username}] I will take it from here"},
+            {
+                "role": "user",
+                "content": f"[Doctor {chat.doctor.username}] I will take it from here",
+            },
         ],
     }
     record = await wait_copilot(live_client, colleague, group_id, staged["record_id"])

@@ -186,10 +186,11 @@ class CopilotTask:
 
 def _nothing_to_do(job: Job) -> str | None:
     """Why the task has nothing to work on now (its messages were recalled meanwhile)."""
-    if not job.conversation.turns:
+    if job.claimed.kind == AIKind.SUGGESTION:
+        if not job.conversation.patient_spoke:
+            return "The conversation has no patient message left to answer"
+    elif not job.conversation.turns:
         return "The conversation has no messages left to summarise"
-    if job.claimed.kind == AIKind.SUGGESTION and not job.conversation.patient_spoke:
-        return "The conversation has no patient message left to answer"
     return None
 
 
