@@ -3,14 +3,13 @@ task's instruction is the system prompt, the conversation (as it reads now: edit
 recalled messages left out) is the history, and the streamed text reaches the doctor as
 coalesced `ai_copilot_delta` events before the final `ai_copilot`."""
 
-import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
 from app.config import DEFAULT_AI_SUMMARY_PROMPT
-from tests.ai.copilot_kit import asked, socket
+from tests.ai.copilot_kit import asked, socket, wait_copilot
 from tests.ai.standin import StandInAI
 from tests.conftest import LiveServer
 from tests.factories import SERVICE_HEADERS, consultation, send_ok
@@ -93,10 +92,8 @@ async def test_the_instructions_are_settings(
 ) -> None:
     chat = await consultation(live_client)
     await send_ok(live_client, chat.patient, chat.group_id, "Thanks")
-    await asked(live_client, chat.doctor, "suggest", chat.group_id)
-    await asked(live_client, chat.doctor, "summary", chat.group_id)
-    async with asyncio.timeout(10):
-        while len([r for r in ai_stub.received if "kind" in r.body]) < 2:
-            await asyncio.sleep(0.02)
+    for what in ("suggest", "summary"):
+        record_id = await asked(live_client, chat.doctor, what, chat.group_id)
+        await wait_copilot(live_client, chat.doctor, chat.group_id, record_id)
     asked_for = {r.body["kind"]: r.body["message"] for r in ai_stub.received if "kind" in r.body}
     assert asked_for == {"SUGGESTION": "Draft, please.", "SUMMARY": "Summarise, please."}
