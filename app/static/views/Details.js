@@ -7,6 +7,7 @@ import { html, useState } from "../html.js";
 import { formatNumber, t } from "../i18n/index.js";
 import { AiRecords } from "./AiRecords.js";
 import { Badge, useApp } from "./common.js";
+import { CopilotSection } from "./Copilot.js";
 import { InvitesSection } from "./Invites.js";
 
 const PRESENCE_LABEL = { online: "presence.online", offline: "presence.offline", unknown: "presence.unknown" };
@@ -117,6 +118,7 @@ export const DETAIL_SECTIONS = [
   { id: "ai", Section: AiSection, show: () => true },
   { id: "members", Section: MembersSection, show: () => true },
   { id: "invites", Section: InvitesSection, show: ({ doctor }) => doctor },
+  { id: "copilot", Section: CopilotSection, show: ({ doctor }) => doctor },
 ];
 
 export function Details({ groupId }) {
