@@ -197,7 +197,8 @@ async def run_ai_load(args: argparse.Namespace, spy: PySpy | None) -> list[dict[
     lines = []
     for mode in str(args.ai_modes).split(","):
         for rate in (float(r) for r in str(args.ai_rates).split(",")):
-            stand_in = ai_workloads.StreamingStandIn() if mode == "stream" else None
+            streams = mode in ai_workloads.STREAMING_MODES
+            stand_in = ai_workloads.StreamingStandIn() if streams else None
             if stand_in is not None:
                 await stand_in.start()
             env = ai_workloads.server_env(mode, stand_in)

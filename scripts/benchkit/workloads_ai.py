@@ -6,6 +6,10 @@ the first AI event (`ai_status` PROCESSING or a delta) after the send's answer (
 count the replies. The same run is made with the AI off, with the built-in `mock`, and with a
 stand-in that streams like a real provider (OpenAI chat-completions SSE, 20 pieces over 1 s),
 each on fresh servers, so the three are side by side on one machine in one session.
+
+`copilot` (SPEC §15) is `stream` while every doctor also asks for a hand-over summary every
+`COPILOT_EVERY_SECONDS` (streamed by the same stand-in): the send path's figures beside
+`stream`'s show what the copilot costs the sends (nothing, if it is off the send path).
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from benchkit.servers import ServerSet, read_request
 from benchkit.stats import Recorder, summarize_ms
 from benchkit.workloads_http import Window, measure, pace
 
-AI_MODES = ("off", "mock", "stream")
+AI_MODES = ("off", "mock", "stream", "copilot")
+STREAMING_MODES = ("stream", "copilot")
 GROUPS = 33
 DRAIN_SECONDS = 20.0
+COPILOT_EVERY_SECONDS = 2.0
+"""Each doctor's summaries: 33 doctors make about 16 summaries a second."""
 
 
 class StreamingStandIn:
@@ -90,14 +97,17 @@ def server_env(mode: str, stand_in: StreamingStandIn | None) -> dict[str, str]:
     if mode == "mock":
         return {"AI_ENABLED": "true", "AI_PROVIDER": "mock"}
     if stand_in is None:
-        raise RuntimeError("the stream mode needs the streaming stand-in")
-    return {
+        raise RuntimeError(f"the {mode} mode needs the streaming stand-in")
+    env = {
         "AI_ENABLED": "true",
         "AI_PROVIDER": "openai",
         "AI_SERVICE_URL": stand_in.base_url,
         "AI_SERVICE_API_KEY": "bench",
         "AI_MODEL": "bench-stream",
     }
+    if mode == "copilot":
+        env["AI_COPILOT_PER_MINUTE"] = "0"  # the load is the point: no per-doctor limit
+    return env
 
 
 class AIWatch:
@@ -108,10 +118,14 @@ class AIWatch:
         self.first_ai_event: dict[str, float] = {}
         self.outcomes: dict[str, str] = {}
         self.pushed: set[str] = set()
+        self.copilot: dict[str, int] = {}
+        """Copilot outcomes (`ai_copilot` status) the doctors saw."""
 
     def on_event(self, event: dict[str, Any], now: float) -> None:
         kind = event.get("type")
-        if kind in ("ai_status", "ai_reply_delta"):
+        if kind == "ai_copilot":
+            self.copilot[event["status"]] = self.copilot.get(event["status"], 0) + 1
+        elif kind in ("ai_status", "ai_reply_delta"):
             message_id = event.get("user_message_id", "")
             self.first_ai_event.setdefault(message_id, now)
             if kind == "ai_status" and event["status"] in ("SUCCESS", "FAILED"):
@@ -152,6 +166,20 @@ async def ai_load(
         if recorder.in_window(scheduled):
             committed[message["message_id"]] = now
 
+    asked = 0
+
+    async def summary(doctor: BenchUser, group_id: str, scheduled: float) -> None:
+        """From the window on (the groups have messages to summarise by then)."""
+        nonlocal asked
+        if scheduled < window.start:
+            return
+        try:
+            await api.ask_copilot(doctor, group_id, "summary")
+        except Exception as exc:
+            recorder.fail("copilot", scheduled, repr(exc)[:200])
+            return
+        asked += 1
+
     try:
         tasks = [
             asyncio.create_task(
@@ -159,6 +187,18 @@ async def ai_load(
             )
             for user, gid in patients
         ]
+        if mode == "copilot":
+            tasks += [
+                asyncio.create_task(
+                    pace(
+                        COPILOT_EVERY_SECONDS,
+                        window.end,
+                        lambda at, d=doctor, g=group.group_id: summary(d, g, at),
+                        inflight,
+                    )
+                )
+                for doctor, group in zip(doctors, groups, strict=True)
+            ]
         extra = await measure(servers, recorder, window, *tasks, label=f"{mode}-{rate:g}")
         if inflight:
             await asyncio.wait(inflight, timeout=30)
@@ -182,6 +222,10 @@ async def ai_load(
         "errors": send.get("errors", 0) + len(lost_pushes),
         **extra,
     }
+    if mode == "copilot":
+        result["copilot_asked"] = asked
+        result["copilot_outcomes"] = watch.copilot
+        result["errors"] += stats.get("copilot", {}).get("errors", 0)
     if mode != "off":
         outcomes = [watch.outcomes.get(m) for m in committed]
         result["commit_to_first_ai_event"] = summarize_ms(first)
