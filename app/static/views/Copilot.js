@@ -14,7 +14,7 @@ function Record({ groupId, record: r }) {
   return html`<li class="copilot-record" data-record-id=${r.record_id} data-kind=${r.kind} data-status=${r.status}>
     <div class="copilot-head">
       <strong>${t(`copilot.kind.${r.kind}`)}</strong>
-      <span class=${`status status-${r.status}`}>${t(`records.status.${r.status}`)}</span>
+      <span class=${`status status-${r.status}`}>${t(`copilot.status.${r.status}`)}</span>
       <${Time} iso=${r.created_at} text=${undefined} />
     </div>
     ${r.content ? html`<p class="copilot-text">${r.content}</p>` : null}

@@ -118,8 +118,9 @@ export const DETAIL_SECTIONS = [
   { id: "ai", Section: AiSection, show: () => true },
   { id: "members", Section: MembersSection, show: () => true },
   { id: "invites", Section: InvitesSection, show: ({ doctor }) => doctor },
-  { id: "copilot", Section: CopilotSection, show: ({ doctor }) => doctor },
 ];
+// The copilot (doctors) right after the AI assistant's section.
+DETAIL_SECTIONS.splice(1, 0, { id: "copilot", Section: CopilotSection, show: ({ doctor }) => doctor });
 
 export function Details({ groupId }) {
   const { store, ctl } = useApp();
