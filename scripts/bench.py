@@ -100,6 +100,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ai-sends", type=int, help="ai: sequential patient sends")
     parser.add_argument("--ai-modes", help="ai-load: comma-separated of off, mock, stream")
     parser.add_argument("--ai-rates", help="ai-load: patient messages/s per phase, e.g. 100,300")
+    parser.add_argument(
+        "--copilot-every",
+        type=float,
+        default=ai_workloads.COPILOT_EVERY_SECONDS,
+        help="ai-load copilot mode: seconds between one doctor's summaries",
+    )
     parser.add_argument("--scale-procs", help="fanout-scale: process counts, e.g. 1,2,4")
     parser.add_argument("--scale-rate", type=int, help="fanout-scale: messages/s")
     parser.add_argument("--scale-users", type=int, default=2000, help="fanout-scale: users")
@@ -218,6 +224,7 @@ async def run_ai_load(args: argparse.Namespace, spy: PySpy | None) -> list[dict[
                     rate=rate,
                     duration=args.duration or 15.0,
                     warmup=args.warmup,
+                    copilot_every=args.copilot_every,
                 )
             finally:
                 await api.close()
