@@ -97,3 +97,31 @@ async def test_the_instructions_are_settings(
         await wait_copilot(live_client, chat.doctor, chat.group_id, record_id)
     asked_for = {r.body["kind"]: r.body["message"] for r in ai_stub.received if "kind" in r.body}
     assert asked_for == {"SUGGESTION": "Draft, please.", "SUMMARY": "Summarise, please."}
+
+
+@pytest.mark.parametrize("ai_settings", [{"ai_max_reply_chars": 100}], indirect=True)
+async def test_an_over_long_text_is_cut_and_marked(
+    live_client: httpx.AsyncClient, ai_stub: StandInAI
+) -> None:
+    chat = await consultation(live_client)
+    off = {"ai_enabled": False}  # by the service key: no reply, no hand-over
+    await live_client.patch(f"/api/group/{chat.group_id}", json=off, headers=SERVICE_HEADERS)
+    await send_ok(live_client, chat.patient, chat.group_id, "Tell me everything")
+    ai_stub.then("ok", reply="x" * 150)
+    record_id = await asked(live_client, chat.doctor, "suggest", chat.group_id)
+    record = await wait_copilot(live_client, chat.doctor, chat.group_id, record_id)
+    assert record["status"] == "SUCCESS"
+    assert record["content"] == "x" * 99 + "…"
+
+
+@pytest.mark.parametrize("ai_settings", [{"ai_provider": "mock"}], indirect=True)
+async def test_the_demo_provider_answers_copilot_tasks_as_a_labelled_demo(
+    live_client: httpx.AsyncClient,
+) -> None:
+    chat = await consultation(live_client)
+    await send_ok(live_client, chat.patient, chat.group_id, "My throat is sore")
+    for what, label in (("suggest", "[Demo AI suggestion]"), ("summary", "[Demo AI summary]")):
+        record_id = await asked(live_client, chat.doctor, what, chat.group_id)
+        record = await wait_copilot(live_client, chat.doctor, chat.group_id, record_id)
+        assert record["content"].startswith(label)
+        assert '"My throat is sore"' in record["content"]
