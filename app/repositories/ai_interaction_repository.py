@@ -242,6 +242,19 @@ class AIInteractionRepository:
         )
         return list(rows.scalars())
 
+    async def summarised_until(self, group_id: str, message_id: str) -> bool:
+        """A SUMMARY of the group covers the conversation up to `message_id` already."""
+        result = await self.session.execute(
+            select(AIInteractionRecord.id)
+            .where(
+                AIInteractionRecord.group_id == group_id,
+                AIInteractionRecord.kind == AIKind.SUMMARY,
+                AIInteractionRecord.user_message_id == message_id,
+            )
+            .limit(1)
+        )
+        return result.first() is not None
+
     async def get_by_record_id(self, record_id: str) -> AIInteractionRecord | None:
         result = await self.session.execute(
             select(AIInteractionRecord).where(AIInteractionRecord.record_id == record_id)

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from tests.ai.copilot_kit import ask, asked, copilot_records
+from tests.ai.helpers import wait_final
 from tests.ai.standin import StandInAI
 from tests.factories import (
     SERVICE_HEADERS,
@@ -100,6 +101,7 @@ async def test_the_rate_limit_is_per_doctor_with_retry_after(
     await add_member(client, chat.doctor, group_id, colleague, role="DOCTOR")
     assert_error(await ask(client, chat.doctor, "summary", group_id), 409)  # not counted
     await send_ok(client, chat.patient, group_id, "Is this normal?")
+    await wait_final(client, group_id)  # the AI's reply: the conversation is still from here on
     await asked(client, chat.doctor, "summary", group_id)
     await asked(client, chat.doctor, "suggest", group_id)
     refused = await ask(client, chat.doctor, "suggest", group_id)
@@ -108,7 +110,7 @@ async def test_the_rate_limit_is_per_doctor_with_retry_after(
     assert error["details"]["retry_after"] == int(refused.headers["Retry-After"])
     await asked(client, colleague, "suggest", group_id)  # another doctor has their own
 
-    # A hand-over over the limit still switches the AI off, without a summary.
+    # A hand-over is not a request: the switch succeeds; nothing new to summarise, no summary.
     await _switch(client, group_id, False, chat.doctor.headers)
     kinds = sorted(r["kind"] for r in await copilot_records(client, chat.doctor, group_id))
     assert kinds == ["SUGGESTION", "SUMMARY"]
@@ -120,6 +122,7 @@ async def test_only_a_doctor_switching_the_ai_off_is_a_handover(
     chat = await consultation(client)
     group_id = chat.group_id
     await send_ok(client, chat.patient, group_id, "hello")
+    await wait_final(client, group_id)
     await _switch(client, group_id, False, SERVICE_HEADERS)  # the service key: no hand-over
     await _switch(client, group_id, True, chat.doctor.headers)  # switching on: none either
     rename = await client.patch(
@@ -130,3 +133,13 @@ async def test_only_a_doctor_switching_the_ai_off_is_a_handover(
     await _switch(client, group_id, False, chat.doctor.headers)
     [record] = await copilot_records(client, chat.doctor, group_id)
     assert record["kind"] == "SUMMARY"
+
+    # Back and forth with nothing said meanwhile: no second summary; after a message, one.
+    await _switch(client, group_id, True, chat.doctor.headers)
+    await _switch(client, group_id, False, chat.doctor.headers)
+    assert len(await copilot_records(client, chat.doctor, group_id)) == 1
+    await _switch(client, group_id, True, chat.doctor.headers)
+    await send_ok(client, chat.doctor, group_id, "How is the pain today?")
+    await _switch(client, group_id, False, chat.doctor.headers)
+    kinds = [r["kind"] for r in await copilot_records(client, chat.doctor, group_id)]
+    assert kinds == ["SUMMARY", "SUMMARY"]

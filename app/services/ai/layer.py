@@ -95,10 +95,13 @@ class AILayer:
             lease=self.service.lease,
         )
         self.hook = AIOutboxHook(self.outbox, parts.assistant_user_id)
-        limiter = RateLimiter(settings.ai_copilot_per_minute, copilot_slots)
-        self.handover = HandoverHook(self.outbox, limiter, settings.ai_summary_prompt)
+        self.handover = HandoverHook(self.outbox, settings.ai_summary_prompt)
         self.copilot = CopilotService(
-            parts.db, parts.writer, self.outbox, limiter, instructions(settings)
+            parts.db,
+            parts.writer,
+            self.outbox,
+            RateLimiter(settings.ai_copilot_per_minute, copilot_slots),
+            instructions(settings),
         )
         self._sweeper: asyncio.Task[None] | None = None
 

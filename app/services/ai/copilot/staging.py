@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AIKind, UserRole
+from app.repositories.ai_interaction_repository import AIInteractionRepository
 from app.services.ai.copilot.conversation import last_text_message
 from app.services.ai.outbox import Outbox
 from app.services.core.hooks import AfterCommit
@@ -28,15 +29,20 @@ async def stage_copilot(
     kind: AIKind,
     requested_by: str | None,
     instruction: str,
+    unless_summarised: bool = False,
 ) -> Staged | None:
     """None when there is nothing to work on: no text message (a SUMMARY), no patient message
-    (a SUGGESTION)."""
+    (a SUGGESTION), or with `unless_summarised`, nothing said since a SUMMARY of the group."""
     if kind == AIKind.SUGGESTION and (
         await last_text_message(session, group_id, from_role=UserRole.PATIENT) is None
     ):
         return None
     anchor = await last_text_message(session, group_id)
     if anchor is None:
+        return None
+    if unless_summarised and await AIInteractionRepository(session).summarised_until(
+        group_id, anchor.message_id
+    ):
         return None
     record_id, after_commit = outbox.stage(
         session,
