@@ -27,6 +27,7 @@ async def _stage(
     *,
     token: str | None,
     due_in: timedelta = timedelta(minutes=1),
+    requested_by: str | None = None,
 ) -> str:
     """A copilot record written straight to the outbox (claimed under `token`, or PENDING)."""
     record_id = generate_record_id()
@@ -40,7 +41,7 @@ async def _stage(
             due_at=utcnow() + due_in,
             claim_token=token,
             kind=kind,
-            requested_by=chat.doctor.user_id,
+            requested_by=requested_by or chat.doctor.user_id,
         )
     return record_id
 
@@ -123,6 +124,24 @@ async def test_a_worker_that_lost_its_claim_stores_and_announces_nothing(
     [record] = await copilot_records(live_client, chat.doctor, chat.group_id)
     assert (record["status"], record["content"]) == ("PROCESSING", None)
     assert len(ai_stub.received) == 2
+
+
+async def test_a_suggestion_for_a_doctor_who_left_reaches_nobody(
+    live_server: LiveServer, live_client: httpx.AsyncClient, ai_stub: StandInAI
+) -> None:
+    app = live_server.app
+    chat = await _quiet_consultation(live_client)
+    said = await send_ok(live_client, chat.patient, chat.group_id, "Can I run tomorrow?")
+    gone = "user_who_left"
+    record_id = await _stage(
+        app, chat, said["message_id"], AIKind.SUGGESTION, token="t", requested_by=gone
+    )
+    ai_stub.then("ok", reply="Rest one more day.")
+    async with socket(live_server, chat.doctor) as doctor:
+        claimed = ClaimedMessage(record_id, "t", said["message_id"], AIKind.SUGGESTION)
+        assert await app.state.server.ai.service.answer(claimed) == "Rest one more day."
+        await heard_nothing(live_client, chat.doctor, chat.group_id, doctor)
+    assert await copilot_records(live_client, chat.doctor, chat.group_id) == []
 
 
 async def test_a_record_gone_with_its_group_is_left_alone(
