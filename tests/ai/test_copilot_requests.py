@@ -3,12 +3,17 @@ group → 403, an unknown group → 404, nothing to summarise or answer → 409,
 503 AI_DISABLED, over `AI_COPILOT_PER_MINUTE` → 429 with Retry-After; and when a switch of the
 AI is a hand-over."""
 
+from typing import Any
+
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from app.realtime.slots import RedisSlots
 from tests.ai.copilot_kit import ask, asked, copilot_records
 from tests.ai.helpers import wait_final
 from tests.ai.standin import StandInAI
+from tests.databases import REDIS_URL
 from tests.factories import (
     SERVICE_HEADERS,
     add_member,
@@ -19,6 +24,8 @@ from tests.factories import (
 )
 
 KINDS = ("summary", "suggest")
+REDIS = REDIS_URL or "redis://127.0.0.1:6379/0"
+"""The limit's slots in Redis, shared by every instance (as in the scaled shape)."""
 
 
 async def _switch(
@@ -91,10 +98,17 @@ async def test_the_ai_layer_off_is_503(client: httpx.AsyncClient) -> None:
     assert_error(listing, 503, "AI_DISABLED")
 
 
-@pytest.mark.parametrize("ai_settings", [{"ai_copilot_per_minute": 2}], indirect=True)
+@pytest.mark.parametrize(
+    "ai_settings",
+    [{"ai_copilot_per_minute": 2}, {"ai_copilot_per_minute": 2, "broker_url": REDIS}],
+    indirect=True,
+    ids=["in-process", "redis"],
+)
 async def test_the_rate_limit_is_per_doctor_with_retry_after(
-    client: httpx.AsyncClient, ai_stub: StandInAI
+    app: FastAPI, client: httpx.AsyncClient, ai_stub: StandInAI, ai_settings: dict[str, Any]
 ) -> None:
+    slots = app.state.server.ai.copilot.limiter.store
+    assert isinstance(slots, RedisSlots) == ("broker_url" in ai_settings)
     chat = await consultation(client)
     group_id = chat.group_id
     colleague = await create_user(client, "DOCTOR")
