@@ -4,6 +4,7 @@
 
 const KEPT_PER_GROUP = 20;
 const KIND = { summary: "SUMMARY", suggest: "SUGGESTION" };
+const FINAL = new Set(["SUCCESS", "FAILED", "SKIPPED"]);
 
 export function createCopilotActions({ store, api }) {
   const { state } = store;
@@ -35,9 +36,18 @@ export function createCopilotActions({ store, api }) {
     return records.sort((a, b) => (b.created_at || "").localeCompare(a.created_at || ""));
   }
 
+  /** The listing may be older than the events: an unfinished record there keeps what the
+   * events already said (its streamed text, or its end). */
   async function loadCopilot(groupId) {
     const data = await api.copilotRecords(groupId);
-    for (const record of data.records) merge(groupId, record);
+    for (const record of data.records) {
+      const known = recordsOf(groupId).get(record.record_id);
+      if (known && !FINAL.has(record.status)) {
+        merge(groupId, { ...record, status: known.status, content: known.content, error: known.error });
+      } else {
+        merge(groupId, { ...record, content: record.content ?? "" });
+      }
+    }
   }
 
   async function askCopilot(groupId, what) {

@@ -93,3 +93,21 @@ test("Use puts the suggestion into the group's composer; signing out forgets eve
   assert.deepEqual(copilot.copilotRecords("g1"), []);
   assert.equal(store.state.drafted.size, 0);
 });
+
+test("an older listing never undoes what the events said", async () => {
+  const listing = [
+    { group_id: "g1", record_id: "r_done", kind: "SUMMARY", status: "PROCESSING", content: null, error: null, created_at: "2026-01-01T09:00:00Z" },
+    { group_id: "g1", record_id: "r_live", kind: "SUMMARY", status: "PROCESSING", content: null, error: null, created_at: "2026-01-01T09:01:00Z" },
+    { group_id: "g1", record_id: "r_old", kind: "SUGGESTION", status: "SUCCESS", content: "Rest.", error: null, created_at: "2026-01-01T08:00:00Z" },
+  ];
+  const { copilot } = setUp(listing);
+  const { ai_copilot: done, ai_copilot_delta: delta } = copilot.copilotHandlers;
+  done({ group_id: "g1", record_id: "r_done", kind: "SUMMARY", status: "SUCCESS", content: "All done." });
+  delta({ group_id: "g1", record_id: "r_live", kind: "SUMMARY", delta: "Compl" });
+  await copilot.loadCopilot("g1");
+  const byId = Object.fromEntries(copilot.copilotRecords("g1").map((r) => [r.record_id, r]));
+  assert.deepEqual([byId.r_done.status, byId.r_done.content], ["SUCCESS", "All done."]);
+  assert.deepEqual([byId.r_live.status, byId.r_live.content], ["PROCESSING", "Compl"]);
+  assert.deepEqual([byId.r_old.status, byId.r_old.content], ["SUCCESS", "Rest."]);
+  assert.equal(byId.r_done.created_at, "2026-01-01T09:00:00Z", "the server's time replaces the guess");
+});

@@ -29,9 +29,10 @@ export function CopilotSection({ group }) {
   const { ctl } = useApp();
   const groupId = group.group_id;
   const [busy, setBusy] = useState(false);
+  // Read again when the AI is switched off: the hand-over's summary is on its way.
   useEffect(() => {
     ctl.loadCopilot(groupId).catch(ctl.report("toast.copilot_load_failed"));
-  }, [groupId]);
+  }, [groupId, group.ai_enabled]);
   async function ask(what) {
     setBusy(true);
     try {
