@@ -123,8 +123,9 @@ class Settings(BaseSettings):
     ai_worker: Literal["inprocess", "celery"] = "inprocess"
     ai_concurrency: int = Field(default=64, ge=1, le=10_000)
     ai_assistant_name: str = Field(default="AI Assistant", min_length=1, max_length=64)
-    ai_summary_prompt: str = DEFAULT_AI_SUMMARY_PROMPT
-    ai_suggest_prompt: str = DEFAULT_AI_SUGGEST_PROMPT
+    ai_summary_prompt: str = Field(default=DEFAULT_AI_SUMMARY_PROMPT, min_length=1)
+    ai_suggest_prompt: str = Field(default=DEFAULT_AI_SUGGEST_PROMPT, min_length=1)
+    """The copilot's task instructions: the system prompt, and the seed contract's `message`."""
     ai_copilot_per_minute: int = Field(default=10, ge=0, le=10_000)
     """Copilot requests (summaries, suggestions) per doctor a minute; 0: no limit."""
     ai_copilot_history_limit: int = Field(default=100, ge=1, le=1000)
