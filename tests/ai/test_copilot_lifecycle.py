@@ -12,6 +12,7 @@ from app.db.base import utcnow
 from app.models import AIKind
 from app.repositories.ai_interaction_repository import AIInteractionRepository
 from app.services.ai.outbox import ClaimedMessage
+from app.services.core.hooks import GroupChange
 from app.utils.id_generator import generate_record_id
 from tests.ai.copilot_kit import copilot_records, heard_nothing, socket, wait_copilot
 from tests.ai.standin import StandInAI
@@ -150,3 +151,23 @@ async def test_a_record_gone_with_its_group_is_left_alone(
     claimed = ClaimedMessage(generate_record_id(), "t", "msg_gone", AIKind.SUMMARY)
     assert await app.state.server.ai.service.answer(claimed) is None
     assert ai_stub.received == []
+
+
+async def test_the_handover_hook_ignores_a_switch_by_anyone_but_a_doctor_member(
+    app: FastAPI, client: httpx.AsyncClient, ai_stub: StandInAI
+) -> None:
+    """Whoever the core lets switch the AI, only a DOCTOR member's switch is a hand-over."""
+    chat = await _quiet_consultation(client)
+    await send_ok(client, chat.patient, chat.group_id, "hello")
+    hook = app.state.server.ai.handover
+    for who in (chat.patient.user_id, "user_not_a_member"):
+        change = GroupChange(
+            chat.group_id,
+            by_user_id=who,
+            changed=frozenset({"ai_enabled"}),
+            ai_enabled_before=True,
+            ai_enabled=False,
+        )
+        async with app.state.server.core.db.write() as session, session.begin():
+            assert await hook.on_group_updated(session, change) is None
+    assert await copilot_records(client, chat.doctor, chat.group_id) == []
