@@ -10,7 +10,7 @@ import pytest
 
 from app.config import DEFAULT_AI_SUMMARY_PROMPT
 from tests.ai.copilot_kit import asked, socket, wait_copilot
-from tests.ai.standin import StandInAI
+from tests.ai.standin import Behaviour, StandInAI
 from tests.conftest import LiveServer
 from tests.factories import SERVICE_HEADERS, consultation, send_ok
 
@@ -125,3 +125,50 @@ async def test_the_demo_provider_answers_copilot_tasks_as_a_labelled_demo(
         record = await wait_copilot(live_client, chat.doctor, chat.group_id, record_id)
         assert record["content"].startswith(label)
         assert '"My throat is sore"' in record["content"]
+
+
+@pytest.mark.parametrize(
+    "ai_settings", [{"ai_provider": "openai"}], indirect=True, ids=lambda s: s["ai_provider"]
+)
+async def test_a_stream_that_breaks_off_ends_failed_after_its_deltas(
+    live_server: LiveServer, live_client: httpx.AsyncClient, ai_stub: StandInAI
+) -> None:
+    """Text already streamed is never retried: the doctors get the deltas, then FAILED (the
+    client drops the partial text), and the record keeps no content."""
+    chat = await consultation(live_client)
+    await live_client.patch(
+        f"/api/group/{chat.group_id}", json={"ai_enabled": False}, headers=SERVICE_HEADERS
+    )
+    await send_ok(live_client, chat.patient, chat.group_id, "Is it an allergy?")
+    ai_stub.then("cut", chunks=["Possibly ", "an ", "aller"])
+    async with socket(live_server, chat.doctor) as doctor:
+        record_id = await asked(live_client, chat.doctor, "suggest", chat.group_id)
+        done = await doctor.copilot_done(record_id)
+    assert [e["type"] for e in doctor.copilot()][-1] == "ai_copilot"
+    assert any(e["type"] == "ai_copilot_delta" for e in doctor.copilot())
+    assert (done["status"], done["content"]) == ("FAILED", None)
+    assert "broke off" in done["error"]
+    record = await wait_copilot(live_client, chat.doctor, chat.group_id, record_id)
+    assert (record["status"], record["content"]) == ("FAILED", None)
+    assert len(ai_stub.received) == 1, "streamed text is never asked for again"
+
+
+@pytest.mark.parametrize(
+    "ai_settings",
+    [{"ai_service_timeout": 0.5, "ai_reply_deadline": 1.0, "ai_max_retries": 3}],
+    indirect=True,
+)
+async def test_an_ai_that_hangs_ends_failed_within_the_deadline(
+    live_server: LiveServer, live_client: httpx.AsyncClient, ai_stub: StandInAI
+) -> None:
+    chat = await consultation(live_client)
+    await live_client.patch(
+        f"/api/group/{chat.group_id}", json={"ai_enabled": False}, headers=SERVICE_HEADERS
+    )
+    await send_ok(live_client, chat.patient, chat.group_id, "Hello?")
+    ai_stub.default = Behaviour(kind="hang")
+    async with socket(live_server, chat.doctor) as doctor:
+        record_id = await asked(live_client, chat.doctor, "summary", chat.group_id)
+        done = await doctor.copilot_done(record_id)
+    assert done["status"] == "FAILED" and "timed out" in done["error"]
+    assert 1 <= len(ai_stub.received) <= 2, "retries stop at the 1 s deadline"
