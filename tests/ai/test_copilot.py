@@ -210,3 +210,29 @@ async def test_retryable_failures_are_retried_like_replies(
     record = await wait_copilot(client, chat.doctor, chat.group_id, record_id)
     assert (record["status"], record["content"]) == ("SUCCESS", "Dizziness, second day.")
     assert len(ai_stub.received) == 2
+
+
+async def test_the_role_in_the_group_decides_not_the_account_role(
+    live_server: LiveServer, live_client: httpx.AsyncClient, ai_stub: StandInAI
+) -> None:
+    """A doctor's account in a group as a PATIENT (a doctor consulting for themselves) may not
+    ask, and never hears the group's summaries."""
+    chat = await consultation(live_client)
+    group_id = chat.group_id
+    consulting = await create_user(live_client, "DOCTOR")
+    await add_member(live_client, chat.doctor, group_id, consulting, role="PATIENT")
+    await _ai_off(live_client, chat.doctor, group_id)
+    await send_ok(live_client, consulting, group_id, "I am a doctor, but here I am the patient")
+    for what in ("summary", "suggest"):
+        refused = await live_client.post(
+            f"/api/ai/{what}", json={"group_id": group_id}, headers=consulting.headers
+        )
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "NOT_GROUP_DOCTOR"
+    ai_stub.then("ok", reply="A doctor as the patient.")
+    async with (
+        socket(live_server, chat.doctor) as doctor,
+        socket(live_server, consulting) as patient,
+    ):
+        record_id = await asked(live_client, chat.doctor, "summary", group_id)
+        assert (await doctor.copilot_done(record_id))["content"] == "A doctor as the patient."
+        await heard_nothing(live_client, chat.doctor, group_id, patient)
