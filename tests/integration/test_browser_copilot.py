@@ -74,8 +74,10 @@ def test_a_doctor_uses_the_copilot_and_the_patient_never_sees_it(
     people.shot(doctor, "doctor-suggestion")
     drafted = suggestion.locator(".copilot-text").inner_text()
     suggestion.get_by_role("button", name=t(lang, "copilot.use")).click()
-    close_details(people, doctor)
-    expect(doctor.locator("#composer-input")).to_have_value(drafted)
+    composer = doctor.locator("#composer-input")
+    expect(composer).to_be_visible()  # a phone goes back to the conversation by itself
+    expect(composer).to_have_value(drafted)
+    people.shot(doctor, "doctor-suggestion-used")
 
     open_details(people, doctor)
     doctor.locator("#ai-toggle").click()  # the hand-over

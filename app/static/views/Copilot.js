@@ -9,6 +9,7 @@ function Record({ groupId, record: r }) {
   const { store, ctl } = useApp();
   function use() {
     ctl.useSuggestion(groupId, r.content);
+    if (store.state.view === "details") ctl.back(); // a phone: on to the message box
     store.toast("info", "toast.copilot_used");
   }
   return html`<li class="copilot-record" data-record-id=${r.record_id} data-kind=${r.kind} data-status=${r.status}>
