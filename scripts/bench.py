@@ -7,6 +7,7 @@ readable table, and stops only the processes it started. Figures are kept in doc
     .venv/bin/python scripts/bench.py --workload send --db postgres --procs 2
     .venv/bin/python scripts/bench.py --workload fanout --py-spy /tmp/prof --profile-label 1000
     .venv/bin/python scripts/bench.py --workload ai-load --db postgres   # AI off / mock / stream
+    .venv/bin/python scripts/bench.py --workload ai-load --ai-modes stream,copilot --ai-rates 30
     .venv/bin/python scripts/bench.py --workload fanout-scale --scale-procs 1,2,4 --db postgres
 """
 
@@ -98,7 +99,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, help="connections: target socket count")
     parser.add_argument("--conn-users", type=int, default=1000, help="connections: users")
     parser.add_argument("--ai-sends", type=int, help="ai: sequential patient sends")
-    parser.add_argument("--ai-modes", help="ai-load: comma-separated of off, mock, stream")
+    parser.add_argument("--ai-modes", help="ai-load: comma-separated of off, mock, stream, copilot")
     parser.add_argument("--ai-rates", help="ai-load: patient messages/s per phase, e.g. 100,300")
     parser.add_argument(
         "--copilot-every",

@@ -28,7 +28,8 @@ from benchkit.servers import ServerSet, read_request
 from benchkit.stats import Recorder, summarize_ms
 from benchkit.workloads_http import Window, measure, pace
 
-AI_MODES = ("off", "mock", "stream", "copilot")
+AI_MODES = ("off", "mock", "stream")
+"""Run by default; `copilot` on request (`--ai-modes stream,copilot`)."""
 STREAMING_MODES = ("stream", "copilot")
 GROUPS = 33
 DRAIN_SECONDS = 20.0
