@@ -160,6 +160,7 @@ async def ai_load(
     window = Window.after(warmup, duration)
     recorder = Recorder()
     committed: dict[str, float] = {}
+    spoken: set[str] = set()
     inflight: set[asyncio.Task[None]] = set()
 
     async def one(user: BenchUser, group_id: str, scheduled: float) -> None:
@@ -169,6 +170,7 @@ async def ai_load(
             recorder.fail("send", scheduled, repr(exc)[:200])
             return
         now = time.perf_counter()
+        spoken.add(group_id)
         recorder.ok("send", scheduled, now - scheduled)
         if recorder.in_window(scheduled):
             committed[message["message_id"]] = now
@@ -176,9 +178,9 @@ async def ai_load(
     asked = 0
 
     async def summary(doctor: BenchUser, group_id: str, scheduled: float) -> None:
-        """From the window on (the groups have messages to summarise by then)."""
+        """From the window on, once the group has a message to summarise."""
         nonlocal asked
-        if scheduled < window.start:
+        if scheduled < window.start or group_id not in spoken:
             return
         try:
             await api.ask_copilot(doctor, group_id, "summary")
@@ -210,6 +212,9 @@ async def ai_load(
         if inflight:
             await asyncio.wait(inflight, timeout=30)
         await _drain(watch, committed, ai_on=mode != "off")
+        deadline = time.perf_counter() + DRAIN_SECONDS
+        while sum(watch.copilot.values()) < asked and time.perf_counter() < deadline:
+            await asyncio.sleep(0.2)  # the summaries asked for in the window, bounded
     finally:
         await bounded((sock.close() for sock in sockets), 100)
         for task in listeners:
