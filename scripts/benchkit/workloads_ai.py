@@ -212,9 +212,7 @@ async def ai_load(
         if inflight:
             await asyncio.wait(inflight, timeout=30)
         await _drain(watch, committed, ai_on=mode != "off")
-        deadline = time.perf_counter() + DRAIN_SECONDS
-        while sum(watch.copilot.values()) < asked and time.perf_counter() < deadline:
-            await asyncio.sleep(0.2)  # the summaries asked for in the window, bounded
+        await _drain_copilot(watch, asked)
     finally:
         await bounded((sock.close() for sock in sockets), 100)
         for task in listeners:
@@ -255,6 +253,15 @@ async def _listen(
     with contextlib.suppress(Exception):
         async for raw in sock:
             on_event(orjson.loads(raw), time.perf_counter())
+
+
+async def _drain_copilot(watch: AIWatch, asked: int) -> None:
+    """Wait (bounded) until every summary asked for has ended."""
+    deadline = time.perf_counter() + DRAIN_SECONDS
+    while time.perf_counter() < deadline:
+        if sum(watch.copilot.values()) >= asked:
+            return
+        await asyncio.sleep(0.2)
 
 
 async def _drain(watch: AIWatch, committed: dict[str, float], *, ai_on: bool) -> None:
