@@ -236,8 +236,11 @@ async def start_server(settings: Settings) -> Server:
     if settings.doctor_signup == "invite":
         await _log_bootstrap_invite(settings, server.invites)
     if settings.ai_enabled:
-        server.ai = AILayer(core.ai_parts(), _dispatcher_factory(settings))
+        server.ai = AILayer(
+            core.ai_parts(), _dispatcher_factory(settings), _copilot_slots(settings, core.redis)
+        )
         core.hooks.add_message_hook(server.ai.hook)
+        core.hooks.add_group_hook(server.ai.handover)
         server.ai.start()
     return server
 
@@ -316,6 +319,14 @@ def _redis_backed_stores(
         RedisSlots(redis, prefix, per_minute, WINDOW_SECONDS),
         RedisThrottle(redis, prefix, "typing", TYPING_INTERVAL_SECONDS),
     )
+
+
+def _copilot_slots(settings: Settings, redis: Redis | None) -> SlotStore:
+    """The copilot's per-doctor limit (`AI_COPILOT_PER_MINUTE`), shared by every instance."""
+    per_minute = settings.ai_copilot_per_minute
+    if redis is None:
+        return MemorySlots(per_minute, WINDOW_SECONDS)
+    return RedisSlots(redis, f"{settings.redis_prefix}:copilot", per_minute, WINDOW_SECONDS)
 
 
 def _dispatcher_factory(settings: Settings) -> Callable[[AIInteractionService], Dispatcher]:

@@ -54,6 +54,22 @@ DEFAULT_AI_SYSTEM_PROMPT = (
     "prescription; urge emergency care for severe or urgent symptoms. A doctor will follow up."
 )
 
+DEFAULT_AI_SUMMARY_PROMPT = (
+    "你是医生的助手。请为接手的医生总结以下医疗咨询对话：主诉、相关病史、AI 已经告诉患者的内容、"  # noqa: RUF001
+    "尚未解决的问题，以及你注意到的危险信号。简明、分点，用对话所用的语言；不做诊断。\n"  # noqa: RUF001
+    "You assist the doctor taking over this medical consultation. Summarise the conversation "
+    "for them: the complaint, relevant history, what the AI already told the patient, open "
+    "questions, and any red flags you noticed. Be brief, use bullet points and the "
+    "conversation's language; do not diagnose."
+)
+DEFAULT_AI_SUGGEST_PROMPT = (
+    "你是医生的助手。请以医生的口吻起草一条回复，回应患者最近的消息；医生会修改后再发送。"  # noqa: RUF001
+    "用患者的语言，简明、友善；只写回复正文。\n"  # noqa: RUF001
+    "You assist the doctor in this medical consultation. Draft a reply, in the doctor's voice, "
+    "to the patient's latest messages; the doctor will edit it before sending. Use the "
+    "patient's language, be brief and kind, and write only the reply itself."
+)
+
 
 class Settings(BaseSettings):
     """Flat settings named as in SPEC §2; a bad value fails validation with the key's name.
@@ -109,6 +125,13 @@ class Settings(BaseSettings):
     """AI calls in flight per process: at least patient messages per second × seconds per reply
     (a streamed reply takes seconds; calls wait on the network, not the CPU)."""
     ai_assistant_name: str = Field(default="AI Assistant", min_length=1, max_length=64)
+    ai_summary_prompt: str = Field(default=DEFAULT_AI_SUMMARY_PROMPT, min_length=1)
+    ai_suggest_prompt: str = Field(default=DEFAULT_AI_SUGGEST_PROMPT, min_length=1)
+    """The copilot's task instructions: the system prompt, and the seed contract's `message`."""
+    ai_copilot_per_minute: int = Field(default=10, ge=0, le=10_000)
+    """Copilot requests (summaries, suggestions) per doctor a minute; 0: no limit."""
+    ai_copilot_history_limit: int = Field(default=100, ge=1, le=1000)
+    """Messages of the conversation a summary or a suggestion is given."""
     celery_broker_url: str = ""
     celery_result_backend: str = ""
     celery_queue: str = Field(default="im-ai", min_length=1, max_length=100)

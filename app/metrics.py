@@ -46,3 +46,8 @@ HTTP_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 RATE_LIMITED = Counter("im_rate_limited_total", "Sends refused by the rate limit")
+AI_COPILOT_TASKS = Counter(
+    "im_ai_copilot_total",
+    "Copilot tasks (SPEC §15) finished, by kind and status",
+    ["kind", "status"],
+)

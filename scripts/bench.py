@@ -7,6 +7,7 @@ readable table, and stops only the processes it started. Figures are kept in doc
     .venv/bin/python scripts/bench.py --workload send --db postgres --procs 2
     .venv/bin/python scripts/bench.py --workload fanout --py-spy /tmp/prof --profile-label 1000
     .venv/bin/python scripts/bench.py --workload ai-load --db postgres   # AI off / mock / stream
+    .venv/bin/python scripts/bench.py --workload ai-load --ai-modes stream,copilot --ai-rates 30
     .venv/bin/python scripts/bench.py --workload fanout-scale --scale-procs 1,2,4 --db postgres
 """
 
@@ -98,8 +99,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, help="connections: target socket count")
     parser.add_argument("--conn-users", type=int, default=1000, help="connections: users")
     parser.add_argument("--ai-sends", type=int, help="ai: sequential patient sends")
-    parser.add_argument("--ai-modes", help="ai-load: comma-separated of off, mock, stream")
+    parser.add_argument("--ai-modes", help="ai-load: comma-separated of off, mock, stream, copilot")
     parser.add_argument("--ai-rates", help="ai-load: patient messages/s per phase, e.g. 100,300")
+    parser.add_argument(
+        "--copilot-every",
+        type=float,
+        default=ai_workloads.COPILOT_EVERY_SECONDS,
+        help="ai-load copilot mode: seconds between one doctor's summaries",
+    )
     parser.add_argument("--scale-procs", help="fanout-scale: process counts, e.g. 1,2,4")
     parser.add_argument("--scale-rate", type=int, help="fanout-scale: messages/s")
     parser.add_argument("--scale-users", type=int, default=2000, help="fanout-scale: users")
@@ -197,7 +204,8 @@ async def run_ai_load(args: argparse.Namespace, spy: PySpy | None) -> list[dict[
     lines = []
     for mode in str(args.ai_modes).split(","):
         for rate in (float(r) for r in str(args.ai_rates).split(",")):
-            stand_in = ai_workloads.StreamingStandIn() if mode == "stream" else None
+            streams = mode in ai_workloads.STREAMING_MODES
+            stand_in = ai_workloads.StreamingStandIn() if streams else None
             if stand_in is not None:
                 await stand_in.start()
             env = ai_workloads.server_env(mode, stand_in)
@@ -217,6 +225,7 @@ async def run_ai_load(args: argparse.Namespace, spy: PySpy | None) -> list[dict[
                     rate=rate,
                     duration=args.duration or 15.0,
                     warmup=args.warmup,
+                    copilot_every=args.copilot_every,
                 )
             finally:
                 await api.close()

@@ -252,3 +252,15 @@ async def test_engine_adds_the_charset_to_a_url_given_directly() -> None:
         assert engine.url.query == {"charset": "utf8mb4"}
     finally:
         await engine.dispose()
+
+
+def test_the_copilot_settings_have_bilingual_defaults_and_refuse_empty_instructions() -> None:
+    settings = make()
+    assert "总结" in settings.ai_summary_prompt and "Summarise" in settings.ai_summary_prompt
+    assert "起草" in settings.ai_suggest_prompt and "Draft a reply" in settings.ai_suggest_prompt
+    assert (settings.ai_copilot_per_minute, settings.ai_copilot_history_limit) == (10, 100)
+    for name in ("ai_summary_prompt", "ai_suggest_prompt"):
+        with pytest.raises(ValidationError, match=name):
+            make(**{name: ""})
+    with pytest.raises(ValidationError, match="ai_copilot_per_minute"):
+        make(ai_copilot_per_minute=-1)

@@ -10,8 +10,9 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.bootstrap import Server
-from app.errors import Unauthorized
+from app.errors import Unauthorized, UpstreamUnavailable
 from app.models import User
+from app.services.ai.copilot.service import CopilotService
 from app.services.ai.records_service import AIRecordsService
 from app.services.core.account_service import AccountService
 from app.services.core.actor import SERVICE, Actor
@@ -70,6 +71,13 @@ async def _ai_records(request: Request) -> AIRecordsService:
     return _server(request).ai_records
 
 
+async def _copilot(request: Request) -> CopilotService:
+    ai = _server(request).ai
+    if ai is None:
+        raise UpstreamUnavailable("The AI layer is off (AI_ENABLED=false)", code="AI_DISABLED")
+    return ai.copilot
+
+
 async def _health(request: Request) -> HealthService:
     return _server(request).health
 
@@ -82,6 +90,7 @@ AccountServiceDep = Annotated[AccountService, Depends(_accounts)]
 InviteServiceDep = Annotated[InviteService, Depends(_invites)]
 AIRecordsServiceDep = Annotated[AIRecordsService, Depends(_ai_records)]
 HealthServiceDep = Annotated[HealthService, Depends(_health)]
+CopilotServiceDep = Annotated[CopilotService, Depends(_copilot)]
 TokenServiceDep = Annotated[TokenService, Depends(_tokens)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 ApiKeyDep = Annotated[str | None, Depends(api_key_scheme)]

@@ -1,7 +1,7 @@
 """ORM tables. Importing this package registers every table on `Base.metadata`."""
 
 from app.models.ai_interaction_record import AIInteractionRecord
-from app.models.enums import AIStatus, InviteKind, MessageType, UserRole
+from app.models.enums import AIKind, AIStatus, InviteKind, MessageType, UserRole
 from app.models.group import Group
 from app.models.group_member import GroupMember
 from app.models.invite import Invite
@@ -13,6 +13,7 @@ from app.models.user import User
 
 __all__ = [
     "AIInteractionRecord",
+    "AIKind",
     "AIStatus",
     "Group",
     "GroupMember",

@@ -5,6 +5,11 @@ Lifecycle: PENDING → PROCESSING (claimed with a random `claim_token`) → SUCC
 transition conditional on the state (and token) it expects. `due_at` is when the sweeper should
 look at the record next: a PENDING record whose dispatch may be lost, a PROCESSING one whose
 lease lapses; `dispatches` counts the sweeper's re-dispatches (they back off exponentially).
+
+`kind` (SPEC §15): a REPLY answers `user_message_id` with a message of the AI assistant; a
+copilot SUMMARY or SUGGESTION, asked for by the doctor `requested_by` (None: the service key),
+is never a message: its text stays in `response_content`, and `user_message_id` is the last
+message the conversation it covers reaches (a SUGGESTION: the latest patient message).
 """
 
 from datetime import datetime
@@ -13,7 +18,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import LONG_TEXT, BaseModel, UTCDateTime
-from app.models.enums import AIStatus, check_in
+from app.models.enums import AIKind, AIStatus, check_in
 
 
 class AIInteractionRecord(BaseModel):
@@ -24,6 +29,8 @@ class AIInteractionRecord(BaseModel):
         Index("idx_ai_interaction_records_status", "status"),
         Index("idx_ai_interaction_records_status_due", "status", "due_at"),
         CheckConstraint(check_in("status", AIStatus), name="status"),
+        Index("idx_ai_interaction_records_group_kind", "group_id", "kind"),
+        CheckConstraint(check_in("kind", AIKind), name="kind"),
     )
 
     record_id: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -44,3 +51,7 @@ class AIInteractionRecord(BaseModel):
     claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     dispatches: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    kind: Mapped[str] = mapped_column(
+        String(16), nullable=False, default=AIKind.REPLY, server_default=AIKind.REPLY.value
+    )
+    requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -39,6 +39,19 @@ class AIStatus(StrEnum):
     SKIPPED = "SKIPPED"
 
 
+class AIKind(StrEnum):
+    """What an AI record asks for (SPEC §15): a REPLY to a patient, posted to the group, or a
+    copilot task for the group's doctors (never a message): a hand-over SUMMARY or a reply
+    SUGGESTION for the doctor who asked."""
+
+    REPLY = "REPLY"
+    SUMMARY = "SUMMARY"
+    SUGGESTION = "SUGGESTION"
+
+
+COPILOT_KINDS = (AIKind.SUMMARY, AIKind.SUGGESTION)
+
+
 def check_in(column: str, allowed: Iterable[StrEnum]) -> str:
     """SQL for a CHECK constraint limiting `column` to `allowed` (an enum, or some members)."""
     values = ", ".join(f"'{member.value}'" for member in allowed)

@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.models import AIInteractionRecord, AIStatus
+from app.models import AIInteractionRecord, AIKind, AIStatus
 
 MAX_BACKOFF_STEPS = 8
 """Re-dispatch back-off doubles up to 2**8 times the grace, then stays there."""
@@ -29,10 +29,14 @@ class AIInteractionRepository:
         request_content: str,
         due_at: datetime,
         claim_token: str | None = None,
+        kind: AIKind = AIKind.REPLY,
+        requested_by: str | None = None,
     ) -> AIInteractionRecord:
         """Add a record to the transaction without a round trip (written at flush): PENDING, or
         already PROCESSING under `claim_token` until `due_at` (claimed by the staging process)."""
         record = AIInteractionRecord(
+            kind=kind,
+            requested_by=requested_by,
             record_id=record_id,
             group_id=group_id,
             user_message_id=user_message_id,
@@ -47,14 +51,16 @@ class AIInteractionRepository:
         self.session.add(record)
         return record
 
-    async def message_to_answer(self, record_id: str) -> str | None:
-        """The id of the user message a record answers."""
+    async def message_to_answer(self, record_id: str) -> tuple[str, AIKind] | None:
+        """The id of the message a record answers (a copilot record: the last message it
+        covers) and the record's kind."""
         result = await self.session.execute(
-            select(AIInteractionRecord.user_message_id).where(
+            select(AIInteractionRecord.user_message_id, AIInteractionRecord.kind).where(
                 AIInteractionRecord.record_id == record_id
             )
         )
-        return result.scalar_one_or_none()
+        row = result.one_or_none()
+        return None if row is None else (row[0], AIKind(row[1]))
 
     async def claim(self, record_id: str, token: str, lease_until: datetime) -> bool:
         """PENDING → PROCESSING under `token` until `lease_until`. One UPDATE decides, so of
@@ -73,13 +79,14 @@ class AIInteractionRepository:
         record_id: str,
         token: str,
         *,
-        ai_message_id: str,
+        ai_message_id: str | None,
         response_content: str,
         request_content: str,
         duration_ms: int,
         attempts: int,
     ) -> bool:
-        """PROCESSING (under `token`) → SUCCESS; False if the claim was lost meanwhile."""
+        """PROCESSING (under `token`) → SUCCESS; False if the claim was lost meanwhile. A copilot
+        record has no `ai_message_id`: its text is only `response_content`."""
         return await self._transition(
             record_id,
             expected=AIStatus.PROCESSING,
@@ -199,16 +206,57 @@ class AIInteractionRepository:
     async def get_by_group(
         self, group_id: str, page: int, page_size: int
     ) -> tuple[list[AIInteractionRecord], int]:
+        """The group's REPLY records (the copilot's are listed by `get_copilot`)."""
+        of_group = (AIInteractionRecord.group_id == group_id) & (
+            AIInteractionRecord.kind == AIKind.REPLY
+        )
         total = await self.session.execute(
-            select(func.count())
-            .select_from(AIInteractionRecord)
-            .where(AIInteractionRecord.group_id == group_id)
+            select(func.count()).select_from(AIInteractionRecord).where(of_group)
         )
         rows = await self.session.execute(
             select(AIInteractionRecord)
-            .where(AIInteractionRecord.group_id == group_id)
+            .where(of_group)
             .order_by(AIInteractionRecord.id.desc())
             .offset((page - 1) * page_size)
             .limit(page_size)
         )
         return list(rows.scalars()), int(total.scalar_one())
+
+    async def get_copilot(
+        self, group_id: str, doctor_id: str, limit: int
+    ) -> list[AIInteractionRecord]:
+        """The group's copilot records `doctor_id` may read, newest first: every SUMMARY, and
+        the SUGGESTIONs this doctor asked for."""
+        rows = await self.session.execute(
+            select(AIInteractionRecord)
+            .where(
+                AIInteractionRecord.group_id == group_id,
+                (AIInteractionRecord.kind == AIKind.SUMMARY)
+                | (
+                    (AIInteractionRecord.kind == AIKind.SUGGESTION)
+                    & (AIInteractionRecord.requested_by == doctor_id)
+                ),
+            )
+            .order_by(AIInteractionRecord.id.desc())
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def summarised_until(self, group_id: str, message_id: str) -> bool:
+        """A SUMMARY of the group covers the conversation up to `message_id` already."""
+        result = await self.session.execute(
+            select(AIInteractionRecord.id)
+            .where(
+                AIInteractionRecord.group_id == group_id,
+                AIInteractionRecord.kind == AIKind.SUMMARY,
+                AIInteractionRecord.user_message_id == message_id,
+            )
+            .limit(1)
+        )
+        return result.first() is not None
+
+    async def get_by_record_id(self, record_id: str) -> AIInteractionRecord | None:
+        result = await self.session.execute(
+            select(AIInteractionRecord).where(AIInteractionRecord.record_id == record_id)
+        )
+        return result.scalar_one_or_none()

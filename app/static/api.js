@@ -129,5 +129,7 @@ export function createApi({ auth, onUnauthorized }) {
     recallMessage: (messageId) => post(`/message/${enc(messageId)}/recall`),
     aiInteractions: (group_id, page = 1, page_size = 20) =>
       get("/ai/interactions", { group_id, page, page_size }),
+    askCopilot: (what, group_id) => post(`/ai/${what}`, { group_id }),
+    copilotRecords: (group_id) => get("/ai/copilot", { group_id }),
   };
 }

@@ -9,6 +9,7 @@ import { createApi } from "./api.js";
 import { browserLock, createAuth } from "./auth.js";
 import { createInviteActions } from "./invites.js";
 import { createMessageActions } from "./message-actions.js";
+import { createCopilotActions } from "./copilot.js";
 import { sessionFromGrant } from "./session.js";
 import { ChatSocket } from "./socket.js";
 
@@ -312,6 +313,7 @@ export function createController({ store, storage, isVisible = () => true, onMes
     return result;
   }
 
+  const { copilotHandlers, ...copilot } = createCopilotActions({ store, api });
   let typingTimer = null;
   const handlers = {
     message: ({ message }) => {
@@ -366,6 +368,7 @@ export function createController({ store, storage, isVisible = () => true, onMes
     },
     ai_status: (event) => store.aiStatus(event),
     ai_reply_delta: (event) => store.aiDelta(event),
+    ...copilotHandlers,
   };
 
   // ---------------------------------------------------------------- doctors
@@ -431,6 +434,7 @@ export function createController({ store, storage, isVisible = () => true, onMes
     ...createAccountActions(context),
     ...createInviteActions(context),
     ...createMessageActions(context),
+    ...copilot,
     openGroup,
     back,
     loadOlder,

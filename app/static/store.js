@@ -70,6 +70,8 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     drafts: new Map(), // group_id -> text
     composing: new Map(), // group_id -> {mode: "reply"|"edit", message_id}
     quoted: new Map(), // message_id -> a replied-to message not loaded in its conversation
+    copilot: new Map(), // group_id -> Map(record_id -> copilot record) (doctors; copilot.js)
+    drafted: new Map(), // group_id -> how often text was put into its composer (putDraft)
     toasts: [],
   };
 
@@ -165,7 +167,7 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     state.view = "list";
     for (const key of [
       "groups", "convos", "outbox", "streams", "aiFailures", "finished", "users", "members",
-      "online", "typing", "reads", "drafts", "composing", "quoted",
+      "online", "typing", "reads", "drafts", "composing", "quoted", "copilot", "drafted",
     ]) {
       state[key].clear();
     }
@@ -568,6 +570,13 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     else state.drafts.delete(groupId);
   }
 
+  /** Put text into a group's composer (a copilot suggestion): the composer follows `drafted`. */
+  function putDraft(groupId, text) {
+    setDraft(groupId, text);
+    state.drafted.set(groupId, (state.drafted.get(groupId) || 0) + 1);
+    changed();
+  }
+
   // ------------------------------------------------------------------ AI streams, failures
 
   function streamFor(event) {
@@ -899,6 +908,7 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
     discardMessage,
     dueForSending,
     setDraft,
+    putDraft,
     // AI
     aiStatus,
     aiDelta,

@@ -147,6 +147,18 @@ class Api:
         )
         return result
 
+    async def ask_copilot(self, doctor: BenchUser, group_id: str, what: str) -> str:
+        """`POST /api/ai/summary` or `/api/ai/suggest`; the record's id."""
+        raw = self.raw[doctor.server % len(self.raw)]
+        payload = orjson.dumps({"group_id": group_id})
+        status, body = await raw.request(
+            doctor.user_id, "POST", f"/api/ai/{what}", doctor.token, payload
+        )
+        if status != 202:
+            raise RuntimeError(f"copilot {what}: HTTP {status} {body[:120]!r}")
+        record_id: str = orjson.loads(body)["record_id"]
+        return record_id
+
     async def send(self, user: BenchUser, group_id: str, content: str) -> dict[str, Any]:
         raw = self.raw[user.server % len(self.raw)]
         payload = orjson.dumps({"group_id": group_id, "content": content})

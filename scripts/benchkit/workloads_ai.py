@@ -6,6 +6,10 @@ the first AI event (`ai_status` PROCESSING or a delta) after the send's answer (
 count the replies. The same run is made with the AI off, with the built-in `mock`, and with a
 stand-in that streams like a real provider (OpenAI chat-completions SSE, 20 pieces over 1 s),
 each on fresh servers, so the three are side by side on one machine in one session.
+
+`copilot` (SPEC §15) is `stream` while every doctor also asks for a summary every
+`copilot_every` seconds (streamed by the same stand-in): the send path's figures beside
+`stream`'s show what the copilot costs the sends.
 """
 
 from __future__ import annotations
@@ -25,8 +29,12 @@ from benchkit.stats import Recorder, summarize_ms
 from benchkit.workloads_http import Window, measure, pace
 
 AI_MODES = ("off", "mock", "stream")
+"""Run by default; `copilot` on request (`--ai-modes stream,copilot`)."""
+STREAMING_MODES = ("stream", "copilot")
 GROUPS = 33
 DRAIN_SECONDS = 20.0
+COPILOT_EVERY_SECONDS = 4.0
+"""Each doctor's summaries: 33 doctors make about 8 summaries a second."""
 
 
 class StreamingStandIn:
@@ -62,7 +70,12 @@ class StreamingStandIn:
                 await writer.drain()
             writer.write(_chunk({}, finish_reason="stop") + b"data: [DONE]\n\n")
             await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+        except (
+            asyncio.IncompleteReadError,
+            ConnectionError,
+            asyncio.LimitOverrunError,
+            RuntimeError,  # uvloop: a write to a connection the server already closed
+        ):
             pass
         finally:
             writer.close()
@@ -90,14 +103,17 @@ def server_env(mode: str, stand_in: StreamingStandIn | None) -> dict[str, str]:
     if mode == "mock":
         return {"AI_ENABLED": "true", "AI_PROVIDER": "mock"}
     if stand_in is None:
-        raise RuntimeError("the stream mode needs the streaming stand-in")
-    return {
+        raise RuntimeError(f"the {mode} mode needs the streaming stand-in")
+    env = {
         "AI_ENABLED": "true",
         "AI_PROVIDER": "openai",
         "AI_SERVICE_URL": stand_in.base_url,
         "AI_SERVICE_API_KEY": "bench",
         "AI_MODEL": "bench-stream",
     }
+    if mode == "copilot":
+        env["AI_COPILOT_PER_MINUTE"] = "0"  # the load is the point: no per-doctor limit
+    return env
 
 
 class AIWatch:
@@ -108,10 +124,14 @@ class AIWatch:
         self.first_ai_event: dict[str, float] = {}
         self.outcomes: dict[str, str] = {}
         self.pushed: set[str] = set()
+        self.copilot: dict[str, int] = {}
+        """Copilot outcomes (`ai_copilot` status) the doctors saw."""
 
     def on_event(self, event: dict[str, Any], now: float) -> None:
         kind = event.get("type")
-        if kind in ("ai_status", "ai_reply_delta"):
+        if kind == "ai_copilot":
+            self.copilot[event["status"]] = self.copilot.get(event["status"], 0) + 1
+        elif kind in ("ai_status", "ai_reply_delta"):
             message_id = event.get("user_message_id", "")
             self.first_ai_event.setdefault(message_id, now)
             if kind == "ai_status" and event["status"] in ("SUCCESS", "FAILED"):
@@ -128,6 +148,7 @@ async def ai_load(
     rate: float,
     duration: float,
     warmup: float,
+    copilot_every: float = COPILOT_EVERY_SECONDS,
 ) -> dict[str, Any]:
     groups = await api.build_groups(GROUPS, 3)
     doctors = [group.members[0] for group in groups]
@@ -139,6 +160,7 @@ async def ai_load(
     window = Window.after(warmup, duration)
     recorder = Recorder()
     committed: dict[str, float] = {}
+    spoken: set[str] = set()
     inflight: set[asyncio.Task[None]] = set()
 
     async def one(user: BenchUser, group_id: str, scheduled: float) -> None:
@@ -148,9 +170,24 @@ async def ai_load(
             recorder.fail("send", scheduled, repr(exc)[:200])
             return
         now = time.perf_counter()
+        spoken.add(group_id)
         recorder.ok("send", scheduled, now - scheduled)
         if recorder.in_window(scheduled):
             committed[message["message_id"]] = now
+
+    asked = 0
+
+    async def summary(doctor: BenchUser, group_id: str, scheduled: float) -> None:
+        """From the window on, once the group has a message to summarise."""
+        nonlocal asked
+        if scheduled < window.start or group_id not in spoken:
+            return
+        try:
+            await api.ask_copilot(doctor, group_id, "summary")
+        except Exception as exc:
+            recorder.fail("copilot", scheduled, repr(exc)[:200])
+            return
+        asked += 1
 
     try:
         tasks = [
@@ -159,10 +196,23 @@ async def ai_load(
             )
             for user, gid in patients
         ]
+        if mode == "copilot":
+            tasks += [
+                asyncio.create_task(
+                    pace(
+                        copilot_every,
+                        window.end,
+                        lambda at, d=doctor, g=group.group_id: summary(d, g, at),
+                        inflight,
+                    )
+                )
+                for doctor, group in zip(doctors, groups, strict=True)
+            ]
         extra = await measure(servers, recorder, window, *tasks, label=f"{mode}-{rate:g}")
         if inflight:
             await asyncio.wait(inflight, timeout=30)
         await _drain(watch, committed, ai_on=mode != "off")
+        await _drain_copilot(watch, asked)
     finally:
         await bounded((sock.close() for sock in sockets), 100)
         for task in listeners:
@@ -176,12 +226,17 @@ async def ai_load(
     lost_pushes = [m for m in committed if m not in watch.pushed]
     result: dict[str, Any] = {
         "params": {"mode": mode, "rate": rate, "groups": GROUPS, "duration": duration},
+        **({"copilot_every": copilot_every} if mode == "copilot" else {}),
         "send": send,
         "messages_in_window": len(committed),
         "not_pushed": len(lost_pushes),
         "errors": send.get("errors", 0) + len(lost_pushes),
         **extra,
     }
+    if mode == "copilot":
+        result["copilot_asked"] = asked
+        result["copilot_outcomes"] = watch.copilot
+        result["errors"] += stats.get("copilot", {}).get("errors", 0)
     if mode != "off":
         outcomes = [watch.outcomes.get(m) for m in committed]
         result["commit_to_first_ai_event"] = summarize_ms(first)
@@ -198,6 +253,15 @@ async def _listen(
     with contextlib.suppress(Exception):
         async for raw in sock:
             on_event(orjson.loads(raw), time.perf_counter())
+
+
+async def _drain_copilot(watch: AIWatch, asked: int) -> None:
+    """Wait (bounded) until every summary asked for has ended."""
+    deadline = time.perf_counter() + DRAIN_SECONDS
+    while time.perf_counter() < deadline:
+        if sum(watch.copilot.values()) >= asked:
+            return
+        await asyncio.sleep(0.2)
 
 
 async def _drain(watch: AIWatch, committed: dict[str, float], *, ai_on: bool) -> None:

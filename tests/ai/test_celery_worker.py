@@ -123,3 +123,38 @@ async def test_celery_worker_replies_reach_websocket_clients_through_redis(
     [record] = await wait_final(live_client, chat.group_id)
     assert record["status"] == "SUCCESS"
     assert celery_worker.poll() is None, "the worker is still alive"
+
+
+async def test_celery_worker_runs_the_copilot_for_the_doctors_socket(
+    live_server: LiveServer,
+    live_client: httpx.AsyncClient,
+    ai_stub: StandInAI,
+    celery_worker: subprocess.Popen[bytes],
+    tmp_path: Path,
+) -> None:
+    """A hand-over summary staged PENDING by the server is claimed and run by the Celery
+    worker; its events reach the doctor's socket through Redis."""
+    ai_stub.default.reply = "Summary from a Celery worker"
+    chat = await consultation(live_client)
+    await send(live_client, chat.patient, chat.group_id, "My back hurts")
+    await wait_final(live_client, chat.group_id)
+    url = live_server.ws_url(chat.doctor.user_id, chat.doctor.token)
+    async with websockets.connect(url) as doctor:
+        assert json.loads(await doctor.recv())["type"] == "connected"
+        off = await live_client.patch(
+            f"/api/group/{chat.group_id}", json={"ai_enabled": False}, headers=chat.doctor.headers
+        )
+        assert off.status_code == 200
+        try:
+            async with asyncio.timeout(30):
+                while (event := json.loads(await doctor.recv()))["type"] != "ai_copilot":
+                    pass
+        except TimeoutError:
+            worker_log = (tmp_path / "worker.log").read_text()[-3000:]
+            pytest.fail(f"no copilot event through Celery; worker log:\n{worker_log}")
+    assert (event["kind"], event["status"], event["content"]) == (
+        "SUMMARY",
+        "SUCCESS",
+        "Summary from a Celery worker",
+    )
+    assert [r.body.get("kind") for r in ai_stub.received] == [None, "SUMMARY"]

@@ -20,17 +20,19 @@ from app.config import Settings
 from app.db.base import utcnow
 from app.db.session import Database
 from app.metrics import AI_CALLS, AI_CLAIMS_LOST, AI_LATENCY
-from app.models import AIStatus, UserRole
+from app.models import AIKind, AIStatus
 from app.realtime.fanout import Fanout
 from app.repositories.ai_interaction_repository import AIInteractionRepository
 from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.message_repository import MessageRepository
 from app.services.ai.calls import AIFailure, RetryPolicy, call_with_retries
+from app.services.ai.copilot.task import CopilotTask
 from app.services.ai.deltas import DeltaCoalescer
 from app.services.ai.outbox import DISPATCH_GRACE, ClaimedMessage
 from app.services.ai.providers import AIProvider, Prompt, Turn
 from app.services.ai.reply import AIReply, ClaimLost, ReplyOutcome
 from app.services.ai.transitions import Claim, Fail, RequeueDue, Skip
+from app.services.ai.turns import as_turn
 from app.services.core.message_writer import MessageWriter
 
 logger = logging.getLogger(__name__)
@@ -82,6 +84,7 @@ class AIInteractionService:
         self.system_prompt = settings.ai_system_prompt
         self.max_reply_chars = settings.ai_max_reply_chars
         self.assistant_user_id = assistant_user_id
+        self.copilot = CopilotTask(db, writer, fanout, provider, settings)
 
     @property
     def lease(self) -> timedelta:
@@ -94,14 +97,18 @@ class AIInteractionService:
         if not await self.writer.apply(Claim(record_id, token, utcnow() + self.lease)):
             return None
         async with self.db.read() as session:
-            message_id = await AIInteractionRepository(session).message_to_answer(record_id)
-        if message_id is None:  # the record went with its group
+            found = await AIInteractionRepository(session).message_to_answer(record_id)
+        if found is None:  # the record went with its group
             return None
-        return await self.answer(ClaimedMessage(record_id, token, message_id))
+        message_id, kind = found
+        return await self.answer(ClaimedMessage(record_id, token, message_id, kind))
 
     async def answer(self, claimed: ClaimedMessage) -> str | None:
         """Run a record this worker has claimed to SUCCESS or FAILED; returns the reply, or
-        None when it could not be produced or stored (or another worker took it over)."""
+        None when it could not be produced or stored (or another worker took it over). A
+        copilot record (SUMMARY, SUGGESTION) goes to the copilot's task instead."""
+        if claimed.kind != AIKind.REPLY:
+            return await self.copilot.answer(claimed)
         started = time.perf_counter()
         context = await self._context(claimed)
         if context is None:
@@ -155,8 +162,8 @@ class AIInteractionService:
                 message.group_id, self.assistant_user_id
             )
             rows = await messages.get_history(message.group_id, message.seq, self.history_limit)
-        history = [_turn(m.from_user_role, name, m.msg_content) for m, name in rows]
-        text = _turn(message.from_user_role, sender_name, message.msg_content).content
+        history = [as_turn(m.from_user_role, name, m.msg_content) for m, name in rows]
+        text = as_turn(message.from_user_role, sender_name, message.msg_content).content
         request = ClaimedRequest(
             claimed.record_id, claimed.token, message.group_id, message.message_id, text, history
         )
@@ -245,11 +252,3 @@ class AIInteractionService:
     async def requeue_due(self) -> list[str]:
         """Records to hand to a worker again (see `AIInteractionRepository.requeue_due`)."""
         return await self.writer.apply(RequeueDue(utcnow(), DISPATCH_GRACE))
-
-
-def _turn(role: str, username: str, content: str) -> Turn:
-    if role == UserRole.AI_ASSISTANT:
-        return Turn("assistant", content)
-    if role == UserRole.DOCTOR:
-        return Turn("user", f"[Doctor {username}] {content}")
-    return Turn("user", content)

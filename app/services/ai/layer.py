@@ -17,11 +17,16 @@ import httpx
 from app.config import Settings
 from app.db.session import Database
 from app.realtime.fanout import Fanout
+from app.realtime.slots import SlotStore
 from app.services.ai.ai_interaction_service import AIInteractionService
+from app.services.ai.copilot.handover import HandoverHook
+from app.services.ai.copilot.service import CopilotService
+from app.services.ai.copilot.task import instructions
 from app.services.ai.dispatcher import Dispatcher, InProcessDispatcher
-from app.services.ai.outbox import AIOutboxHook
+from app.services.ai.outbox import AIOutboxHook, Outbox
 from app.services.ai.providers import create_provider
 from app.services.core.message_writer import MessageWriter
+from app.services.core.rate_limit import RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -69,21 +74,34 @@ class AIWorker:
 
 
 class AILayer:
-    """A server's AI layer: the outbox hook, a dispatcher, and the sweeper."""
+    """A server's AI layer: the outbox hook, a dispatcher, and the sweeper; and the copilot's
+    hand-over hook and requests (`copilot_slots`: the store of its per-doctor rate limit)."""
 
     def __init__(
-        self, parts: AIParts, make_dispatcher: Callable[[AIInteractionService], Dispatcher]
+        self,
+        parts: AIParts,
+        make_dispatcher: Callable[[AIInteractionService], Dispatcher],
+        copilot_slots: SlotStore,
     ) -> None:
+        settings = parts.settings
         self.worker = AIWorker(parts)
         self.service = self.worker.service
         self.dispatcher = make_dispatcher(self.service)
         in_process = self.dispatcher if isinstance(self.dispatcher, InProcessDispatcher) else None
-        self.hook = AIOutboxHook(
+        self.outbox = Outbox(
             self.service.provider.url,
             self.dispatcher.dispatch,
-            parts.assistant_user_id,
             start=in_process.start if in_process is not None else None,
             lease=self.service.lease,
+        )
+        self.hook = AIOutboxHook(self.outbox, parts.assistant_user_id)
+        self.handover = HandoverHook(self.outbox, settings.ai_summary_prompt)
+        self.copilot = CopilotService(
+            parts.db,
+            parts.writer,
+            self.outbox,
+            RateLimiter(settings.ai_copilot_per_minute, copilot_slots),
+            instructions(settings),
         )
         self._sweeper: asyncio.Task[None] | None = None
 

@@ -6,6 +6,9 @@ lease): after the commit the worker starts on it at once, with the message in ha
 claim of its own. Otherwise (Celery) it is staged PENDING and its id is dispatched; the worker
 claims it. A crash between commit and dispatch leaves a record that falls due (PENDING after
 `DISPATCH_GRACE`, PROCESSING when its lease lapses), and the sweeper sends it again.
+
+`Outbox.stage` is that one staging path; the copilot (SPEC §15) stages its SUMMARY and
+SUGGESTION records through it too.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
+from app.models import AIKind
 from app.repositories.ai_interaction_repository import AIInteractionRepository
 from app.services.ai.routing import routes_to_ai
 from app.services.core.hooks import AfterCommit, StoredMessage
@@ -35,29 +39,70 @@ class ClaimedMessage:
     record_id: str
     token: str
     message_id: str
+    kind: AIKind = AIKind.REPLY
 
 
 Dispatch = Callable[[str], Awaitable[None]]
 Start = Callable[[ClaimedMessage], Awaitable[None]]
 
 
-class AIOutboxHook:
+class Outbox:
     def __init__(
-        self,
-        service_url: str,
-        dispatch: Dispatch,
-        assistant_user_id: str,
-        *,
-        start: Start | None,
-        lease: timedelta,
+        self, service_url: str, dispatch: Dispatch, *, start: Start | None, lease: timedelta
     ) -> None:
         """`start`: an in-process worker that takes records claimed at staging; None when the
         worker is elsewhere (Celery) and claims records itself."""
         self.service_url = redact_url(service_url)
         self.dispatch = dispatch
-        self.assistant_user_id = assistant_user_id
         self.start = start
         self.lease = lease
+
+    def stage(
+        self,
+        session: AsyncSession,
+        *,
+        group_id: str,
+        message_id: str,
+        request_content: str,
+        kind: AIKind = AIKind.REPLY,
+        requested_by: str | None = None,
+    ) -> tuple[str, AfterCommit]:
+        """Add a record to the caller's transaction; returns its id and the work to run once
+        that transaction committed (start it here, or dispatch it to a worker)."""
+        record_id = generate_record_id()
+        start = self.start
+        token = secrets.token_hex(16) if start is not None else None
+        AIInteractionRepository(session).stage(
+            record_id,
+            group_id,
+            message_id,
+            self.service_url,
+            request_content,
+            due_at=utcnow() + (self.lease if token is not None else DISPATCH_GRACE),
+            claim_token=token,
+            kind=kind,
+            requested_by=requested_by,
+        )
+        if start is None or token is None:
+
+            async def dispatch_after_commit() -> None:
+                await self.dispatch(record_id)
+
+            return record_id, dispatch_after_commit
+        claimed = ClaimedMessage(record_id, token, message_id, kind)
+
+        async def start_after_commit() -> None:
+            await start(claimed)
+
+        return record_id, start_after_commit
+
+
+class AIOutboxHook:
+    """Stages a REPLY record for every message routed to the AI."""
+
+    def __init__(self, outbox: Outbox, assistant_user_id: str) -> None:
+        self.outbox = outbox
+        self.assistant_user_id = assistant_user_id
 
     async def on_message_stored(
         self, session: AsyncSession, stored: StoredMessage
@@ -70,27 +115,10 @@ class AIOutboxHook:
             mentions_assistant=self.assistant_user_id in stored.mentions,
         ):
             return None
-        record_id = generate_record_id()
-        start = self.start
-        token = secrets.token_hex(16) if start is not None else None
-        AIInteractionRepository(session).stage(
-            record_id,
-            message.group_id,
-            message.message_id,
-            self.service_url,
-            message.msg_content,
-            due_at=utcnow() + (self.lease if token is not None else DISPATCH_GRACE),
-            claim_token=token,
+        _, after_commit = self.outbox.stage(
+            session,
+            group_id=message.group_id,
+            message_id=message.message_id,
+            request_content=message.msg_content,
         )
-        if start is None or token is None:
-
-            async def dispatch_after_commit() -> None:
-                await self.dispatch(record_id)
-
-            return dispatch_after_commit
-        claimed = ClaimedMessage(record_id, token, message.message_id)
-
-        async def start_after_commit() -> None:
-            await start(claimed)
-
-        return start_after_commit
+        return after_commit

@@ -1,4 +1,5 @@
-"""Reading a group's AI interaction records: for its DOCTOR members or the service key."""
+"""Reading a group's AI interaction records: for its DOCTOR members or the service key. These
+are the replies to patients; the copilot's records are read through `CopilotService`."""
 
 from app.db.session import Database
 from app.models import AIInteractionRecord

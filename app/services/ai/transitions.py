@@ -46,6 +46,29 @@ class Fail(Change[bool]):
 
 
 @dataclass(frozen=True)
+class Complete(Change[bool]):
+    """A copilot record's SUCCESS: its text stays on the record (it is never a message)."""
+
+    record_id: str
+    token: str
+    content: str
+    request_content: str
+    duration_ms: int
+    attempts: int
+
+    async def apply(self, session: AsyncSession) -> bool:
+        return await AIInteractionRepository(session).complete(
+            self.record_id,
+            self.token,
+            ai_message_id=None,
+            response_content=self.content,
+            request_content=self.request_content,
+            duration_ms=self.duration_ms,
+            attempts=self.attempts,
+        )
+
+
+@dataclass(frozen=True)
 class Skip(Change[bool]):
     record_id: str
     token: str

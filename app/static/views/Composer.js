@@ -57,7 +57,7 @@ export function Composer({ groupId, onSent }) {
     setText(editing ? editing.msg_content : store.state.drafts.get(groupId) || "");
     setPicker(null);
     if (editing || composing) input.current?.focus();
-  }, [editId, composing?.message_id]);
+  }, [editId, composing?.message_id, store.state.drafted.get(groupId)]);
   useLayoutEffect(() => {
     if (caret.current !== null && input.current) {
       input.current.setSelectionRange(caret.current, caret.current);

@@ -7,6 +7,7 @@ import { html, useState } from "../html.js";
 import { formatNumber, t } from "../i18n/index.js";
 import { AiRecords } from "./AiRecords.js";
 import { Badge, useApp } from "./common.js";
+import { CopilotSection } from "./Copilot.js";
 import { InvitesSection } from "./Invites.js";
 
 const PRESENCE_LABEL = { online: "presence.online", offline: "presence.offline", unknown: "presence.unknown" };
@@ -118,6 +119,8 @@ export const DETAIL_SECTIONS = [
   { id: "members", Section: MembersSection, show: () => true },
   { id: "invites", Section: InvitesSection, show: ({ doctor }) => doctor },
 ];
+// The copilot (doctors) right after the AI assistant's section.
+DETAIL_SECTIONS.splice(1, 0, { id: "copilot", Section: CopilotSection, show: ({ doctor }) => doctor });
 
 export function Details({ groupId }) {
   const { store, ctl } = useApp();

@@ -17,13 +17,7 @@ class MockProvider:
     url = MOCK_URL
 
     async def complete(self, prompt: Prompt, on_delta: DeltaCallback | None = None) -> str:
-        message = prompt.message
-        excerpt = message if len(message) <= 120 else message[:117] + "..."
-        reply = (
-            f'[Demo AI reply] I received your message: "{excerpt}". '
-            f"({len(prompt.history)} earlier messages in context.) This is the built-in demo "
-            "assistant (AI_PROVIDER=mock), not medical advice; a doctor will follow up."
-        )
+        reply = _reply(prompt) if prompt.kind == "REPLY" else _copilot(prompt)
         if on_delta is not None:
             for index in range(0, len(reply), MOCK_CHUNK_CHARS):
                 on_delta(reply[index : index + MOCK_CHUNK_CHARS])
@@ -32,3 +26,24 @@ class MockProvider:
 
     async def aclose(self) -> None:
         """Nothing to release."""
+
+
+def _reply(prompt: Prompt) -> str:
+    message = prompt.message
+    excerpt = message if len(message) <= 120 else message[:117] + "..."
+    return (
+        f'[Demo AI reply] I received your message: "{excerpt}". '
+        f"({len(prompt.history)} earlier messages in context.) This is the built-in demo "
+        "assistant (AI_PROVIDER=mock), not medical advice; a doctor will follow up."
+    )
+
+
+def _copilot(prompt: Prompt) -> str:
+    """A copilot task (SUMMARY, SUGGESTION): the latest user turn quoted, nothing invented."""
+    last = next((t.content for t in reversed(prompt.history) if t.role == "user"), "")
+    excerpt = last if len(last) <= 120 else last[:117] + "..."
+    return (
+        f"[Demo AI {prompt.kind.lower()}] {len(prompt.history)} messages in the conversation; "
+        f'the latest: "{excerpt}". The built-in demo assistant (AI_PROVIDER=mock) does not '
+        "summarise or draft replies; set AI_PROVIDER to a real model."
+    )
