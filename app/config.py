@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     ai_max_reply_chars: int = Field(default=20_000, ge=100, le=1_000_000)
     ai_worker: Literal["inprocess", "celery"] = "inprocess"
     ai_concurrency: int = Field(default=256, ge=1, le=10_000)
-    """AI calls in flight per process: at least patient messages per second × seconds per reply
+    """AI calls in flight per process: at least patient messages per second times seconds per reply
     (a streamed reply takes seconds; calls wait on the network, not the CPU)."""
     ai_assistant_name: str = Field(default="AI Assistant", min_length=1, max_length=64)
     ai_summary_prompt: str = Field(default=DEFAULT_AI_SUMMARY_PROMPT, min_length=1)
