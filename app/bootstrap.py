@@ -32,6 +32,7 @@ from app.services.ai.ai_interaction_service import AIInteractionService
 from app.services.ai.dispatcher import CeleryDispatcher, Dispatcher, InProcessDispatcher
 from app.services.ai.layer import AILayer, AIParts, AIWorker
 from app.services.ai.records_service import AIRecordsService
+from app.services.attachments.layer import AttachmentsLayer
 from app.services.core import login_throttle
 from app.services.core.account_service import AccountService
 from app.services.core.auth_service import TokenService
@@ -147,6 +148,7 @@ class Server:
     ai_records: AIRecordsService
     health: HealthService
     sockets: SocketServices
+    attachments: AttachmentsLayer
     ai: AILayer | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -166,6 +168,7 @@ class Server:
         if self.ai is not None:
             await self.ai.stop()
         await self.connections.close_all()
+        await self.attachments.stop()
         for task in self.background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -224,7 +227,10 @@ async def start_server(settings: Settings) -> Server:
             protocol=ProtocolServices(messages, core.fanout, typing),
             per_user_limit=settings.ws_max_connections_per_user,
         ),
+        attachments=AttachmentsLayer(settings, core.db),
     )
+    server.attachments.install(core.hooks)
+    server.attachments.start()
     core.fanout.on_signal(SESSION_REVOKED, _session_revoked(core.sessions, connections))
     core.fanout.on_resubscribed(_recheck_sessions(core.sessions, connections))
     await core.fanout.start()

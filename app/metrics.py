@@ -46,3 +46,13 @@ HTTP_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 RATE_LIMITED = Counter("im_rate_limited_total", "Sends refused by the rate limit")
+ATTACHMENT_UPLOADS = Counter("im_attachment_uploads_total", "Attachments stored, by kind", ["kind"])
+ATTACHMENT_UPLOAD_BYTES = Counter(
+    "im_attachment_upload_bytes_total", "Bytes of attachments stored (after re-encoding)"
+)
+ATTACHMENT_REFUSED = Counter(
+    "im_attachment_refused_total", "Uploads refused, by reason", ["reason"]
+)
+ATTACHMENT_ORPHANS_REMOVED = Counter(
+    "im_attachment_orphans_removed_total", "Uploads never sent, removed by the clean-up"
+)

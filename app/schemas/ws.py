@@ -2,11 +2,12 @@
 
 from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, model_validator
 
 from app.schemas.common import StrictRequest
 from app.schemas.message import (
     MAX_SEQ,
+    CaptionField,
     ClientMsgIdField,
     ContentField,
     GroupIdField,
@@ -23,10 +24,17 @@ SeenSeq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 class SendMessageEvent(StrictRequest):
     type: Literal["send_message"]
     group_id: str = GroupIdField
-    content: str = ContentField
+    content: str = CaptionField
     client_msg_id: str | None = ClientMsgIdField
     reply_to: Identifier | None = None
     mentions: list[Identifier] = Field(default_factory=list)
+    attachment_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _text_or_attachment(self) -> "SendMessageEvent":
+        if not self.content and self.attachment_id is None:
+            raise ValueError("content must not be empty (unless an attachment_id is given)")
+        return self
 
 
 class EditMessageEvent(StrictRequest):
