@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.models.enums import MessageType, UserRole
 from app.schemas.common import ID_PATTERN, StrictRequest
@@ -17,12 +17,23 @@ ClientMsgIdField = Field(default=None, min_length=1, max_length=64)
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
 """A `msg_…` or `user_…` id in a body."""
 ContentField = Field(min_length=1, max_length=MAX_CONTENT_LENGTH)
-CaptionField = Field(default="", max_length=MAX_CONTENT_LENGTH)
-"""A send's text: required, unless the send carries an attachment (then an optional caption)."""
+CaptionField = Field(default="", max_length=MAX_CONTENT_LENGTH, validate_default=True)
+"""A send's text: required, unless the send carries an attachment (then an optional caption).
+Declared after `attachment_id`, so that `text_or_caption` sees it."""
+
+
+def text_or_caption(content: str, info: ValidationInfo) -> str:
+    """An empty `content` is refused unless the send carries an attachment."""
+    if not content and info.data.get("attachment_id") is None:
+        raise ValueError("content must not be empty (unless an attachment_id is given)")
+    return content
 
 
 class MessageCreate(StrictRequest):
     group_id: str = GroupIdField
+    attachment_id: Identifier | None = None
+    """An unsent upload of the same group (SPEC §12, else 422 INVALID_ATTACHMENT): the message
+    is IMAGE or FILE."""
     content: str = CaptionField
     """The text (1..5000), or an attachment's caption (0..5000)."""
     client_msg_id: str | None = ClientMsgIdField
@@ -30,15 +41,8 @@ class MessageCreate(StrictRequest):
     """A message of the same group (else 422 INVALID_REPLY)."""
     mentions: list[Identifier] = Field(default_factory=list)
     """Members of the group, at most `MAX_MENTIONS` (else 422 INVALID_MENTION)."""
-    attachment_id: Identifier | None = None
-    """An unsent upload of the same group (SPEC §12, else 422 INVALID_ATTACHMENT): the message
-    is IMAGE or FILE."""
 
-    @model_validator(mode="after")
-    def _text_or_attachment(self) -> "MessageCreate":
-        if not self.content and self.attachment_id is None:
-            raise ValueError("content must not be empty (unless an attachment_id is given)")
-        return self
+    _text_or_caption = field_validator("content")(text_or_caption)
 
 
 class MessageEdit(StrictRequest):

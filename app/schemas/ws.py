@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter, model_validator
+from pydantic import Field, TypeAdapter, field_validator
 
 from app.schemas.common import StrictRequest
 from app.schemas.message import (
@@ -12,6 +12,7 @@ from app.schemas.message import (
     ContentField,
     GroupIdField,
     Identifier,
+    text_or_caption,
 )
 
 MAX_SYNC_GROUPS = 500
@@ -24,17 +25,13 @@ SeenSeq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 class SendMessageEvent(StrictRequest):
     type: Literal["send_message"]
     group_id: str = GroupIdField
+    attachment_id: Identifier | None = None
     content: str = CaptionField
     client_msg_id: str | None = ClientMsgIdField
     reply_to: Identifier | None = None
     mentions: list[Identifier] = Field(default_factory=list)
-    attachment_id: Identifier | None = None
 
-    @model_validator(mode="after")
-    def _text_or_attachment(self) -> "SendMessageEvent":
-        if not self.content and self.attachment_id is None:
-            raise ValueError("content must not be empty (unless an attachment_id is given)")
-        return self
+    _text_or_caption = field_validator("content")(text_or_caption)
 
 
 class EditMessageEvent(StrictRequest):

@@ -45,7 +45,7 @@ PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 )
-TEXT = "化验结果：白细胞 5.2，正常。\nWBC 5.2 — normal 👍\n".encode()
+TEXT = "化验结果：白细胞 5.2，正常。\nWBC 5.2 — normal 👍\n".encode()  # noqa: RUF001
 EXECUTABLE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(200)
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(200)
 SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'

@@ -37,6 +37,12 @@ EXPECTED_INDEXES = {
         "idx_password_reset_codes_user_id",
     },
     "message_revisions": {"idx_message_revisions_message_id"},
+    "attachments": {
+        "idx_attachments_attachment_id",
+        "idx_attachments_group_id",
+        "idx_attachments_message_id",
+        "idx_attachments_created_at",
+    },
 }
 EXPECTED_UNIQUES = {
     "group_members": {"uk_group_user"},
