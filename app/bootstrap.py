@@ -32,7 +32,7 @@ from app.services.ai.ai_interaction_service import AIInteractionService
 from app.services.ai.dispatcher import CeleryDispatcher, Dispatcher, InProcessDispatcher
 from app.services.ai.layer import AILayer, AIParts, AIWorker
 from app.services.ai.records_service import AIRecordsService
-from app.services.attachments.layer import AttachmentsLayer
+from app.services.attachments.layer import AttachmentsLayer, absolute_link
 from app.services.core import login_throttle
 from app.services.core.account_service import AccountService
 from app.services.core.auth_service import TokenService
@@ -79,7 +79,14 @@ class Core:
     def ai_parts(self) -> AIParts:
         if self.assistant_user_id is None:
             raise RuntimeError("the AI layer is off (AI_ENABLED=false)")
-        return AIParts(self.settings, self.db, self.writer, self.fanout, self.assistant_user_id)
+        return AIParts(
+            self.settings,
+            self.db,
+            self.writer,
+            self.fanout,
+            self.assistant_user_id,
+            image_url=absolute_link(self.settings),
+        )
 
     async def stop(self) -> None:
         await self.writer.stop()

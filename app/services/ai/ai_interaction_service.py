@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from app.config import Settings
 from app.db.base import utcnow
 from app.db.session import Database
 from app.metrics import AI_CALLS, AI_CLAIMS_LOST, AI_LATENCY
-from app.models import AIStatus, UserRole
+from app.models import AIStatus, Message, MessageType, UserRole
 from app.realtime.fanout import Fanout
 from app.repositories.ai_interaction_repository import AIInteractionRepository
 from app.repositories.group_member_repository import GroupMemberRepository
@@ -28,13 +29,15 @@ from app.repositories.message_repository import MessageRepository
 from app.services.ai.calls import AIFailure, RetryPolicy, call_with_retries
 from app.services.ai.deltas import DeltaCoalescer
 from app.services.ai.outbox import DISPATCH_GRACE, ClaimedMessage
-from app.services.ai.providers import AIProvider, Prompt, Turn
+from app.services.ai.providers import AIProvider, Prompt, PromptImage, Turn
 from app.services.ai.reply import AIReply, ClaimLost, ReplyOutcome
 from app.services.ai.transitions import Claim, Fail, RequeueDue, Skip
 from app.services.core.message_writer import MessageWriter
 
 logger = logging.getLogger(__name__)
 
+ImageUrl = Callable[[str], str]
+"""attachment_id → an absolute, signed URL of the image (built by the attachments layer)."""
 LEASE_MARGIN = timedelta(seconds=10)
 """A claim outlives the reply deadline by this much (time to store the reply) before the
 sweeper presumes its worker dead."""
@@ -48,6 +51,7 @@ class ClaimedRequest:
     user_message_id: str
     message: str
     history: list[Turn]
+    images: tuple[PromptImage, ...] = ()
 
     def body(self) -> str:
         """The request as recorded: the seed's `{"message", "history"}`."""
@@ -72,6 +76,7 @@ class AIInteractionService:
         provider: AIProvider,
         settings: Settings,
         assistant_user_id: str,
+        image_url: ImageUrl | None = None,
     ) -> None:
         self.db = db
         self.writer = writer
@@ -82,6 +87,7 @@ class AIInteractionService:
         self.system_prompt = settings.ai_system_prompt
         self.max_reply_chars = settings.ai_max_reply_chars
         self.assistant_user_id = assistant_user_id
+        self.image_url = image_url
 
     @property
     def lease(self) -> timedelta:
@@ -127,7 +133,7 @@ class AIInteractionService:
         try:
             reply, attempts = await call_with_retries(
                 self.provider,
-                Prompt(request.message, request.history, self.system_prompt),
+                Prompt(request.message, request.history, self.system_prompt, images=request.images),
                 self.policy,
                 coalescer.add,
                 record_id=request.record_id,
@@ -156,13 +162,29 @@ class AIInteractionService:
             )
             rows = await messages.get_history(message.group_id, message.seq, self.history_limit)
         history = [_turn(m.from_user_role, name, m.msg_content) for m, name in rows]
-        text = _turn(message.from_user_role, sender_name, message.msg_content).content
+        images = self._images(message)
+        content = message.msg_content or " ".join(f"[{image.name}]" for image in images)
+        text = _turn(message.from_user_role, sender_name, content).content
         request = ClaimedRequest(
-            claimed.record_id, claimed.token, message.group_id, message.message_id, text, history
+            claimed.record_id,
+            claimed.token,
+            message.group_id,
+            message.message_id,
+            text,
+            history,
+            images,
         )
         return Context(
             request, recalled=message.recalled_at is not None, assistant=member is not None
         )
+
+    def _images(self, message: Message) -> tuple[PromptImage, ...]:
+        """An IMAGE message's picture as an absolute signed URL (SPEC §12)."""
+        attachment = message.attachment
+        if message.msg_type != MessageType.IMAGE or attachment is None or self.image_url is None:
+            return ()
+        url = self.image_url(str(attachment["attachment_id"]))
+        return (PromptImage(url, str(attachment["mime"]), str(attachment["name"])),)
 
     async def _store(
         self, request: ClaimedRequest, reply: str, attempts: int, started: float

@@ -17,7 +17,7 @@ import httpx
 from app.config import Settings
 from app.db.session import Database
 from app.realtime.fanout import Fanout
-from app.services.ai.ai_interaction_service import AIInteractionService
+from app.services.ai.ai_interaction_service import AIInteractionService, ImageUrl
 from app.services.ai.dispatcher import Dispatcher, InProcessDispatcher
 from app.services.ai.outbox import AIOutboxHook
 from app.services.ai.providers import create_provider
@@ -37,6 +37,8 @@ class AIParts:
     writer: MessageWriter
     fanout: Fanout
     assistant_user_id: str
+    image_url: ImageUrl | None = None
+    """Signed absolute URLs of IMAGE messages' pictures (SPEC §12)."""
 
 
 def ai_http_client(timeout: float) -> httpx.AsyncClient:
@@ -61,6 +63,7 @@ class AIWorker:
             create_provider(settings, self.client),
             settings,
             parts.assistant_user_id,
+            parts.image_url,
         )
 
     async def stop(self) -> None:

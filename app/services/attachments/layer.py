@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 
 from app.config import Settings
@@ -47,3 +48,15 @@ class AttachmentsLayer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.storage.close()
+
+
+def absolute_link(settings: Settings) -> Callable[[str], str]:
+    """attachment_id → an absolute signed URL of its content on `PUBLIC_BASE_URL`: what the AI
+    providers fetch (SPEC §12). Works in any process that shares SECRET_KEY (a Celery worker)."""
+    signer = UrlSigner(settings.jwt_secret, settings.attachment_url_ttl_minutes * 60)
+    base = settings.public_url
+
+    def link(attachment_id: str) -> str:
+        return base + signer.path(attachment_id, "content")
+
+    return link

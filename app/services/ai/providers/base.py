@@ -28,14 +28,25 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class PromptImage:
+    """An image the message carries (SPEC §12): an absolute, short-lived signed URL."""
+
+    url: str
+    mime: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Prompt:
     """One request to the AI: the task's `message`, the conversation before it (`history`,
-    oldest first), the `system` prompt, and the `kind` of task (REPLY, SUMMARY, SUGGESTION)."""
+    oldest first), the `system` prompt, the `kind` of task (REPLY, SUMMARY, SUGGESTION), and
+    the images the message carries."""
 
     message: str
     history: Sequence[Turn]
     system: str
     kind: str = "REPLY"
+    images: Sequence[PromptImage] = ()
 
 
 class AIError(Exception):
