@@ -4,14 +4,16 @@ thumbnail with a signed link or a member's Bearer token (Range, RFC 6266 names).
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from app.api.deps import AttachmentServiceDep, BearerDep, CurrentUser, UserServiceDep
 from app.api.responses import errors
-from app.errors import AppError, PermissionDenied
+from app.errors import AppError, InvalidInput, PermissionDenied
 from app.models import Attachment
 from app.schemas.attachment import AttachmentResponse
 from app.schemas.common import IdPath
@@ -53,10 +55,22 @@ async def upload(
     received = await attachments.receive(
         request.headers.get("content-type"),
         request.headers.get("content-length"),
-        request.stream(),
+        _body(request),
     )
     stored = await attachments.store(user, received)
     return AttachmentResponse.model_validate(stored)
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    """The request body as it arrives; a client that goes away mid-upload ends it with a
+    clear refusal (the service then removes what it had written)."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except ClientDisconnect as exc:
+        raise InvalidInput(
+            "The upload was interrupted", code="UPLOAD_INTERRUPTED", http_status=400
+        ) from exc
 
 
 class RangeNotSatisfiable(AppError):
