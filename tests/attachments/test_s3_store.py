@@ -4,43 +4,19 @@ upload or an orphan leaves no object in the bucket."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import aioboto3
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from app.services.attachments.cleanup import sweep_orphans
 from tests.attachments import files
-from tests.attachments.conftest import S3_KEYS, s3_bucket_name
+from tests.attachments.conftest import S3_KEYS, s3_client
 from tests.attachments.helpers import send_attachment, upload, upload_ok
 from tests.factories import Consultation, assert_error, consultation
-
-
-def s3_client(endpoint: str) -> Any:
-    session = aioboto3.Session(
-        aws_access_key_id=S3_KEYS["s3_access_key_id"],
-        aws_secret_access_key=S3_KEYS["s3_secret_access_key"],
-        region_name="us-east-1",
-    )
-    return session.client("s3", endpoint_url=endpoint)
-
-
-@pytest.fixture
-async def bucket(s3_server: str) -> AsyncIterator[str]:
-    name = s3_bucket_name()
-    async with s3_client(s3_server) as s3:
-        await s3.create_bucket(Bucket=name)
-    yield name
-    async with s3_client(s3_server) as s3:
-        listed = await s3.list_objects_v2(Bucket=name)
-        for item in listed.get("Contents", []):
-            await s3.delete_object(Bucket=name, Key=item["Key"])
-        await s3.delete_bucket(Bucket=name)
 
 
 @pytest.fixture

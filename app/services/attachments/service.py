@@ -15,7 +15,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from app.db.session import Database
-from app.errors import AppError, NotFound, PermissionDenied, Unauthorized
+from app.errors import (
+    AppError,
+    NotFound,
+    PermissionDenied,
+    Unauthorized,
+    UpstreamUnavailable,
+)
 from app.metrics import ATTACHMENT_REFUSED, ATTACHMENT_UPLOAD_BYTES, ATTACHMENT_UPLOADS
 from app.models import Attachment, User
 from app.repositories.attachment_repository import AttachmentRepository
@@ -169,7 +175,11 @@ class AttachmentService:
                 await self.storage.put(
                     thumbnail_key(attachment.attachment_id), thumbnail, THUMBNAIL_MIME
                 )
-        except BaseException:
+        except Exception as exc:
+            await self._remove(attachment.attachment_id)
+            logger.warning("storing %s failed: %r", attachment.attachment_id, exc)
+            raise _storage_unavailable() from exc
+        except BaseException:  # cancelled (the client went away): undo, then go on cancelling
             await asyncio.shield(self._remove(attachment.attachment_id))
             raise
         logger.info(
@@ -235,6 +245,9 @@ class AttachmentService:
             return await self.storage.read(key, start, end)
         except ObjectMissing as exc:
             raise _not_found(attachment.attachment_id) from exc
+        except Exception as exc:
+            logger.warning("reading %s failed: %r", attachment.attachment_id, exc)
+            raise _storage_unavailable() from exc
 
 
 async def remove_objects(storage: Storage, attachment_id: str) -> None:
@@ -259,6 +272,12 @@ def _measure(path: Path) -> tuple[int, str]:
 def _unauthorized() -> AppError:
     return Unauthorized(
         "A signed link or a member's Bearer token is needed", code="NOT_AUTHENTICATED"
+    )
+
+
+def _storage_unavailable() -> AppError:
+    return UpstreamUnavailable(
+        "The file store is unavailable; retry shortly", code="STORAGE_UNAVAILABLE"
     )
 
 
