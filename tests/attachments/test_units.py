@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -23,7 +24,7 @@ from tests.attachments import files
         ({"attachment_max_mb": 0}, "attachment_max_mb"),
     ],
 )
-def test_bad_attachment_settings_name_the_key(values: dict[str, object], key: str) -> None:
+def test_bad_attachment_settings_name_the_key(values: dict[str, Any], key: str) -> None:
     with pytest.raises(ValidationError, match=key):
         Settings(_env_file=None, **values)
 
