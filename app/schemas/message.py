@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.models.enums import MessageType, UserRole
 from app.schemas.common import ID_PATTERN, StrictRequest
@@ -25,7 +26,12 @@ Declared after `attachment_id`, so that `text_or_caption` sees it."""
 def text_or_caption(content: str, info: ValidationInfo) -> str:
     """An empty `content` is refused unless the send carries an attachment."""
     if not content and info.data.get("attachment_id") is None:
-        raise ValueError("content must not be empty (unless an attachment_id is given)")
+        # The error a plain min_length=1 gives, as before attachments existed.
+        raise PydanticCustomError(
+            "string_too_short",
+            "String should have at least 1 character (unless an attachment_id is given)",
+            {"min_length": 1},
+        )
     return content
 
 

@@ -215,7 +215,7 @@ async def _assert_mysql_charset(connection: AsyncConnection) -> None:
             "WHERE table_schema = DATABASE() AND table_name != 'alembic_version' "
             "AND collation_name IS NOT NULL "
             # MariaDB's JSON is LONGTEXT with its own fixed collation (never compared on).
-            "AND NOT (table_name = 'messages' AND column_name = 'mentions')"
+            "AND NOT (table_name = 'messages' AND column_name IN ('mentions', 'attachment'))"
         )
     )
     assert columns.all() == [("utf8mb4", expected)]
