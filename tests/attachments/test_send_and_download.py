@@ -281,3 +281,14 @@ async def test_a_recalled_message_drops_its_attachment(
     assert_error(await client.get(url), 404, "ATTACHMENT_NOT_FOUND")
     page = (await list_messages(client, room.doctor, room.group_id)).json()["messages"]
     assert next(m for m in page if m["message_id"] == message["message_id"])["attachment"] is None
+
+
+async def test_group_list_last_message_carries_signed_links(
+    client: httpx.AsyncClient, room: Consultation
+) -> None:
+    await sent(client, room, files.image_bytes("JPEG"), "a.jpg", None)
+    groups = (await client.get("/api/group/list", headers=room.doctor.headers)).json()
+    listed = groups["groups"] if isinstance(groups, dict) else groups
+    [summary] = [g for g in listed if g["group_id"] == room.group_id]
+    attachment = summary["last_message"]["attachment"]
+    assert (await client.get(attachment["thumbnail_url"])).status_code == 200
