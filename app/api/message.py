@@ -44,7 +44,7 @@ async def send_message(
     result = await messages.send_message(user, body)
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    return MessageResponse.model_validate(messages.payload(result.message))
+    return messages.response(result.message)
 
 
 @router.get(
@@ -90,9 +90,7 @@ async def mark_read(
 async def get_message(
     message_id: IdPath, user: CurrentUser, messages: MessageServiceDep
 ) -> MessageResponse:
-    return MessageResponse.model_validate(
-        messages.payload(await messages.get_message(user, message_id))
-    )
+    return messages.response(await messages.get_message(user, message_id))
 
 
 @router.patch(
@@ -105,7 +103,7 @@ async def edit_message(
     message_id: IdPath, body: MessageEdit, user: CurrentUser, messages: MessageServiceDep
 ) -> MessageResponse:
     changed = await messages.edit_message(user, message_id, body.content)
-    return MessageResponse.model_validate(messages.payload(changed.target))
+    return messages.response(changed.target)
 
 
 @router.post(
@@ -118,7 +116,7 @@ async def recall_message(
     message_id: IdPath, user: CurrentUser, messages: MessageServiceDep
 ) -> MessageResponse:
     changed = await messages.recall_message(user, message_id)
-    return MessageResponse.model_validate(messages.payload(changed.target))
+    return messages.response(changed.target)
 
 
 @router.get(
@@ -132,6 +130,6 @@ async def get_revisions(
 ) -> MessageRevisionsResponse:
     message, revisions = await messages.get_revisions(actor, message_id)
     return MessageRevisionsResponse(
-        message=MessageResponse.model_validate(messages.payload(message)),
+        message=messages.response(message),
         revisions=[RevisionResponse.model_validate(revision) for revision in revisions],
     )

@@ -21,7 +21,7 @@ from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.group_repository import GroupRepository
 from app.repositories.message_repository import MessageRepository
 from app.repositories.message_revision_repository import MessageRevisionRepository
-from app.schemas.message import MessageCreate
+from app.schemas.message import MessageCreate, MessageResponse
 from app.services.core.actor import Actor
 from app.services.core.events import message_payload, read_event
 from app.services.core.message_changes import (
@@ -77,6 +77,13 @@ class MessageService:
     def payload(self, message: Message) -> MessageRow:
         """A stored message as clients get it (attachment links signed now)."""
         return message_payload(message, self.writer.hooks.present)
+
+    def response(self, message: Message) -> MessageResponse:
+        """`MessageResponse` of a stored message; only one with an attachment pays for the
+        links (a plain send is validated once, as before attachments existed)."""
+        if message.attachment is None:
+            return MessageResponse.model_validate(message)
+        return MessageResponse.model_validate(self.payload(message))
 
     def _presented(self, rows: list[MessageRow]) -> list[MessageRow]:
         """Read rows as clients get them: links are added to copies, after the read, so rows
