@@ -253,3 +253,102 @@ async def test_over_the_limit_is_413_and_leaves_nothing(
     assert_error(over, 413, "ATTACHMENT_TOO_LARGE")
     assert await attachment_rows(app) == 1
     assert len(stored_files(app)) == 1
+
+
+def _png(mode: str, size: tuple[int, int], **info: Any) -> bytes:
+    import io
+
+    from PIL import Image
+
+    image = Image.new(mode, size)
+    image.info.update(info)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **info)
+    return buffer.getvalue()
+
+
+async def test_a_decompression_bomb_is_refused_before_decoding(
+    client: httpx.AsyncClient, app: FastAPI, room: Consultation
+) -> None:
+    bomb = _png("1", (8000, 7000))  # 56 megapixels in a few kilobytes
+    assert len(bomb) < 100_000
+    response = await upload(client, room.patient, room.group_id, bomb, "bomb.png")
+    assert_error(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert stored_files(app) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "info"), [("P", {"transparency": 0}), ("LA", {}), ("I;16", {}), ("CMYK", {})]
+)
+async def test_unusual_image_modes_get_thumbnails(
+    client: httpx.AsyncClient, room: Consultation, mode: str, info: dict[str, Any]
+) -> None:
+    data = _png(mode, (400, 200), **info) if mode != "CMYK" else files.image_bytes("JPEG")
+    if mode == "CMYK":
+        import io
+
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.new("CMYK", (400, 200)).save(buffer, format="JPEG")
+        data = buffer.getvalue()
+    body = await upload_ok(client, room.patient, room.group_id, data, "odd")
+    thumbnail = await client.get(
+        f"/api/attachments/{body['attachment_id']}/thumbnail", headers=room.patient.headers
+    )
+    assert files.size_of(thumbnail.content) == (320, 160)
+
+
+async def test_oversized_fields_and_too_many_parts_are_refused(
+    client: httpx.AsyncClient, app: FastAPI, room: Consultation
+) -> None:
+    headers = room.patient.headers
+    long_field = await client.post(
+        "/api/attachments",
+        data={"group_id": room.group_id, "note": "x" * 2000},
+        files={"file": ("a.pdf", files.PDF)},
+        headers=headers,
+    )
+    assert_error(long_field, 422, "VALIDATION_ERROR")
+    many = await client.post(
+        "/api/attachments",
+        data={"group_id": room.group_id, **{f"f{i}": "1" for i in range(10)}},
+        files={"file": ("a.pdf", files.PDF)},
+        headers=headers,
+    )
+    assert_error(many, 422, "VALIDATION_ERROR")
+    bad_group = await client.post(
+        "/api/attachments",
+        data={"group_id": "../etc"},
+        files={"file": ("a.pdf", files.PDF)},
+        headers=headers,
+    )
+    assert_error(bad_group, 422, "VALIDATION_ERROR")
+    assert stored_files(app) == [] and spooled(app) == []
+
+
+@pytest.mark.parametrize(
+    ("sent_name", "stored_name"),
+    [("C:\\Users\\pat\\报告.pdf", "报告.pdf"), ("a/b/c.pdf", "c.pdf"), ("   ", "file")],
+)
+async def test_names_lose_directories_and_control_characters(
+    client: httpx.AsyncClient, room: Consultation, sent_name: str, stored_name: str
+) -> None:
+    body = await upload_ok(client, room.patient, room.group_id, files.PDF, sent_name)
+    assert body["name"] == stored_name
+
+
+async def test_the_orphan_sweep_on_the_local_store(
+    client: httpx.AsyncClient, app: FastAPI, room: Consultation
+) -> None:
+    from datetime import timedelta
+
+    from app.services.attachments.cleanup import sweep_orphans
+
+    orphan = await upload_ok(client, room.patient, room.group_id, files.image_bytes("PNG"))
+    layer = app.state.server.attachments
+    db = app.state.server.core.db
+    assert await sweep_orphans(db, layer.storage, timedelta(hours=24)) == 0
+    assert await sweep_orphans(db, layer.storage, timedelta(0)) == 1
+    assert orphan["attachment_id"] not in "".join(stored_files(app))
+    assert await attachment_rows(app) == 0
