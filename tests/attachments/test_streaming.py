@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -137,3 +138,38 @@ async def test_a_large_upload_within_the_limit_streams_to_storage(
     assert response.json()["size"] == 1024 * 1024
     assert response.json()["name"] == "日志.txt"
     assert spooled(app) == []
+
+
+def _big_photo_in(spool: Path) -> Path:
+    spool.mkdir(parents=True, exist_ok=True)
+    source = spool / "upload-big.jpg"
+    source.write_bytes(files.image_bytes("JPEG", (4000, 3000)))
+    return source
+
+
+async def test_an_upload_abandoned_while_its_image_is_processed_leaves_nothing(
+    client: httpx.AsyncClient, app: FastAPI, settings_overrides: dict[str, Any]
+) -> None:
+    """The re-encoding thread cannot be stopped: it finishes, and what it wrote goes."""
+    import shutil
+
+    from app.repositories.user_repository import UserRepository
+    from app.services.attachments.receive import ReceivedUpload
+
+    room = await consultation(client)
+    service = app.state.server.attachments.service
+    spool = Path(service.spool_dir)
+    source = _big_photo_in(spool)
+    async with app.state.server.core.db.read() as session:
+        user = await UserRepository(session).get_by_id(room.patient.user_id)
+    assert user is not None
+    upload = ReceivedUpload(room.group_id, "big.jpg", source, source.stat().st_size)
+    task = asyncio.create_task(service.store(user, upload))
+    await eventually(lambda: any(p.suffix == ".img" for p in spool.iterdir()), within=10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await eventually(lambda: not list(spool.iterdir()), within=10)
+    assert stored_files(app) == []
+    assert await attachment_rows(app) == 0
+    shutil.rmtree(spool)

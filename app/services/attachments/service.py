@@ -27,7 +27,12 @@ from app.models import Attachment, User
 from app.repositories.attachment_repository import AttachmentRepository
 from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.group_repository import GroupRepository
-from app.services.attachments.images import THUMBNAIL_MIME, NotAnImage, process_image
+from app.services.attachments.images import (
+    THUMBNAIL_MIME,
+    NotAnImage,
+    ProcessedImage,
+    process_image,
+)
 from app.services.attachments.receive import (
     ReceivedUpload,
     TooLarge,
@@ -122,8 +127,16 @@ class AttachmentService:
             upload.discard()
 
     async def _store_image(self, uploader: User, upload: ReceivedUpload, kind: Kind) -> Attachment:
+        work = asyncio.ensure_future(
+            asyncio.to_thread(process_image, upload.path, kind, self.spool_dir)
+        )
         try:
-            image = await asyncio.to_thread(process_image, upload.path, kind, self.spool_dir)
+            # Shielded: a thread cannot be stopped, so an abandoned upload (the client went
+            # away) lets it finish and removes what it wrote.
+            image = await asyncio.shield(work)
+        except asyncio.CancelledError:
+            work.add_done_callback(_discard_late_image)
+            raise
         except NotAnImage as exc:
             raise UnsupportedMediaType(
                 f"The file claims to be {kind.name} but does not decode as one"
@@ -253,6 +266,11 @@ class AttachmentService:
 async def remove_objects(storage: Storage, attachment_id: str) -> None:
     await storage.delete(attachment_id)
     await storage.delete(thumbnail_key(attachment_id))
+
+
+def _discard_late_image(work: asyncio.Future[ProcessedImage]) -> None:
+    if not work.cancelled() and work.exception() is None:
+        work.result().discard()
 
 
 def refused(refusal: AppError) -> None:
