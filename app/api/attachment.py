@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from app.api.deps import AttachmentServiceDep, BearerDep, CurrentUser, UserServiceDep
 from app.api.responses import errors
-from app.errors import AppError, InvalidInput, PermissionDenied
+from app.errors import InvalidInput, PermissionDenied, RangeNotSatisfiable
 from app.models import Attachment
 from app.schemas.attachment import AttachmentResponse
 from app.schemas.common import IdPath
@@ -71,11 +71,6 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
         raise InvalidInput(
             "The upload was interrupted", code="UPLOAD_INTERRUPTED", http_status=400
         ) from exc
-
-
-class RangeNotSatisfiable(AppError):
-    http_status = 416
-    default_code = "RANGE_NOT_SATISFIABLE"
 
 
 async def _download(

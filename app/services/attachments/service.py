@@ -20,6 +20,7 @@ from app.errors import (
     NotFound,
     PermissionDenied,
     Unauthorized,
+    UnsupportedMediaType,
     UpstreamUnavailable,
 )
 from app.metrics import ATTACHMENT_REFUSED, ATTACHMENT_UPLOAD_BYTES, ATTACHMENT_UPLOADS
@@ -50,11 +51,6 @@ logger = logging.getLogger(__name__)
 HASH_CHUNK = 1024 * 1024
 FORM_OVERHEAD_BYTES = 64 * 1024
 """What a form may carry beyond its file (boundaries, headers, `group_id`)."""
-
-
-class UnsupportedMediaType(AppError):
-    http_status = 415
-    default_code = "UNSUPPORTED_MEDIA_TYPE"
 
 
 def thumbnail_key(attachment_id: str) -> str:
