@@ -109,3 +109,25 @@ async def test_orphans_are_swept_from_s3(
     )
     late = await send_attachment(client, room.patient, room.group_id, orphan["attachment_id"])
     assert_error(late, 422, "INVALID_ATTACHMENT")
+
+
+@pytest.mark.parametrize(
+    ("data", "mime"),
+    [
+        (files.image_bytes("PNG"), "image/png"),
+        (files.image_bytes("WEBP"), "image/webp"),
+        (files.animated_gif(), "image/gif"),
+        (files.image_bytes("HEIF", (640, 480)), "image/jpeg"),
+        (files.PDF, "application/pdf"),
+    ],
+)
+async def test_every_kind_round_trips_through_s3(
+    client: httpx.AsyncClient, room: Consultation, data: bytes, mime: str
+) -> None:
+    uploaded = await upload_ok(client, room.patient, room.group_id, data, "x")
+    assert uploaded["mime"] == mime
+    response = await client.get(
+        f"/api/attachments/{uploaded['attachment_id']}/content", headers=room.doctor.headers
+    )
+    assert response.headers["content-type"].startswith(mime)
+    assert len(response.content) == uploaded["size"]
