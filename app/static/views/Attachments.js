@@ -7,6 +7,16 @@ import { html, useRef, useState } from "../html.js";
 import { formatNumber, t } from "../i18n/index.js";
 import { useApp } from "./common.js";
 
+// Drawn here rather than as emoji: not every device has an emoji font.
+const paperclip = () => html`<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"
+  stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
+  <path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9" />
+</svg>`;
+const documentIcon = () => html`<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"
+  stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
+  <path d="M14 3H6a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V9z" /><path d="M14 3v6h6M8 13h8M8 17h6" />
+</svg>`;
+
 const ACCEPT = "image/jpeg,image/png,image/webp,image/gif,image/heic,.heic,application/pdf,text/plain,.txt";
 
 export function fileSize(bytes) {
@@ -38,7 +48,7 @@ export function AttachButton({ groupId }) {
   }
 
   return html`<label id="attach" class=${`attach${busy ? " busy" : ""}`} title=${t("attach.label")}>
-    <span aria-hidden="true">${busy ? "…" : "📎"}</span>
+    ${busy ? html`<span aria-hidden="true">…</span>` : paperclip()}
     <span class="sr-only">${busy ? t("attach.uploading") : t("attach.label")}</span>
     <input id="attach-input" type="file" accept=${ACCEPT} ref=${input} disabled=${busy}
       class="sr-only" onChange=${onChange} />
@@ -53,7 +63,7 @@ export function AttachmentView({ attachment: a }) {
     </a>`;
   }
   return html`<a class="attachment file" href=${a.url} download=${a.name} rel="noopener">
-    <span aria-hidden="true">📄</span>
+    ${documentIcon()}
     <span class="attachment-name">${a.name}</span>
     <span class="attachment-size">${fileSize(a.size)}</span>
   </a>`;

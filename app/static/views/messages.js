@@ -112,7 +112,7 @@ export function PendingItem({ pending: p, role }) {
     <${Head} name=${t("msg.you")} role=${role} iso=${p.created_at} />
     <div class="bubble">
       ${p.reply_to ? html`<${ReplyQuote} groupId=${p.group_id} messageId=${p.reply_to} />` : null}
-      ${p.attachment ? html`<span class="attachment pending">📎 ${p.attachment.name}</span>` : null}
+      ${p.attachment ? html`<span class="attachment pending">${p.attachment.name}</span>` : null}
       ${p.content ? html`<${RichText} text=${p.content} />` : null}
     </div>
     <p class="msg-status" role=${p.status === "failed" ? "alert" : undefined}>
