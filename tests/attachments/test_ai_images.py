@@ -4,6 +4,7 @@ content part when AI_VISION=true. Checked on the loopback stand-in of each wire 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,12 @@ async def test_http_provider_gets_signed_absolute_urls(
     url = urlsplit(attachment["url"])
     assert f"{url.scheme}://{url.netloc}" == PUBLIC
     assert url.path == f"/api/attachments/{attachment_id}/content"
+    # The record keeps what was asked, without the signed URL (a credential for an hour).
+    [record] = await wait_final(client, room.group_id)
+    assert json.loads(record["request_content"])["attachments"] == [
+        {"name": "皮疹.jpg", "mime": "image/jpeg"}
+    ]
+    assert "sig=" not in record["request_content"]
     # The URL opens the image without any header.
     fetched = await client.get(f"{url.path}?{url.query}")
     assert fetched.status_code == 200

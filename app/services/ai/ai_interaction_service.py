@@ -54,8 +54,14 @@ class ClaimedRequest:
     images: tuple[PromptImage, ...] = ()
 
     def body(self) -> str:
-        """The request as recorded: the seed's `{"message", "history"}`."""
-        payload = {"message": self.message, "history": [t.__dict__ for t in self.history]}
+        """The request as recorded: the seed's `{"message", "history"}`, and the images' names
+        and types (never their signed URLs, which are credentials for an hour)."""
+        payload: dict[str, object] = {
+            "message": self.message,
+            "history": [t.__dict__ for t in self.history],
+        }
+        if self.images:
+            payload["attachments"] = [{"name": i.name, "mime": i.mime} for i in self.images]
         return json.dumps(payload, ensure_ascii=False)
 
 
