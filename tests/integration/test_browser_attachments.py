@@ -61,6 +61,9 @@ def test_photo_and_report_are_sent_and_shown(
     patient.locator("#attach-input").set_input_files(str(photo))
     image = doctor.locator("#message-list .attachment.image img")
     expect(image).to_have_count(1)
+    if layout == "desktop":  # the group list beside the chat says what came
+        preview = doctor.locator("#group-list .group-preview").first
+        expect(preview).to_contain_text(t(lang, "attach.photo"))
     expect(image).to_have_attribute("alt", "皮疹.jpg")
     doctor.wait_for_function(
         "() => document.querySelector('#message-list .attachment.image img')?.naturalWidth > 0"
@@ -72,6 +75,8 @@ def test_photo_and_report_are_sent_and_shown(
     patient.locator("#attach-input").set_input_files(str(report))
     link = doctor.locator("#message-list .attachment.file")
     expect(link).to_contain_text("化验单.pdf")
+    if layout == "desktop":
+        expect(preview).to_contain_text("[化验单.pdf]")
     expect(patient.locator("#message-list .msg.pending")).to_have_count(0)
     people.shot(doctor, f"attachments-{lang}-{layout}")
 

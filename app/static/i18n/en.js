@@ -205,6 +205,7 @@ export default {
   "composer.over": "Too long: {count} characters over the limit of {max}. Shorten it or split it into several messages.",
   "composer.too_long": "The message is {count} characters too long; nothing was sent.",
   "attach.label": "Attach a photo or a file",
+  "attach.photo": "[Photo]",
   "attach.uploading": "Uploading…",
   "attach.failed": "Could not send the attachment",
   "attach.bytes": "{count} B",

@@ -204,6 +204,7 @@ export default {
   "composer.over": "太长了：超出 {max} 字上限 {count} 字。请删减或分成几条发送。",
   "composer.too_long": "消息超出 {count} 字，未发送。",
   "attach.label": "发送图片或文件",
+  "attach.photo": "[图片]",
   "attach.uploading": "正在上传…",
   "attach.failed": "附件未能发送",
   "attach.bytes": "{count} B",
