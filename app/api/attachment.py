@@ -53,6 +53,7 @@ async def upload(
     request: Request, user: CurrentUser, attachments: AttachmentServiceDep
 ) -> AttachmentResponse:
     received = await attachments.receive(
+        user,
         request.headers.get("content-type"),
         request.headers.get("content-length"),
         _body(request),

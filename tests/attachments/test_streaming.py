@@ -17,7 +17,7 @@ from tests.ai.helpers import eventually
 from tests.attachments import files
 from tests.attachments.test_upload import attachment_rows, spooled, stored_files
 from tests.conftest import LiveServer
-from tests.factories import Consultation, assert_error, consultation
+from tests.factories import Consultation, assert_error, consultation, create_user
 
 pytestmark = pytest.mark.parametrize(
     "settings_overrides", [{"attachment_max_mb": 1}], indirect=True
@@ -173,3 +173,23 @@ async def test_an_upload_abandoned_while_its_image_is_processed_leaves_nothing(
     assert stored_files(app) == []
     assert await attachment_rows(app) == 0
     shutil.rmtree(spool)
+
+
+async def test_a_stranger_is_refused_before_the_file_is_read(
+    client: httpx.AsyncClient, app: FastAPI, room: Consultation, settings_overrides: dict[str, Any]
+) -> None:
+    """`group_id` comes first in the form: the membership check stops the upload there."""
+    stranger = await create_user(client)
+    body = Body(form_head(room.group_id), 50 * 1024 * 1024)
+    response = await client.post(
+        "/api/attachments", content=body, headers={**HEADERS, **stranger.headers}
+    )
+    assert_error(response, 403, "NOT_A_MEMBER")
+    assert body.pulled <= 2 * CHUNK
+    assert spooled(app) == []
+    unknown = Body(form_head("group_nope"), 50 * 1024 * 1024)
+    response = await client.post(
+        "/api/attachments", content=unknown, headers={**HEADERS, **stranger.headers}
+    )
+    assert_error(response, 404, "GROUP_NOT_FOUND")
+    assert unknown.pulled <= 2 * CHUNK

@@ -12,7 +12,7 @@ import asyncio
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -156,18 +156,28 @@ async def receive_upload(
     *,
     max_bytes: int,
     spool_dir: str | None = None,
+    check_group: Callable[[str], Awaitable[None]] | None = None,
 ) -> ReceivedUpload:
     """Parse the form from `body`. Raises InvalidInput (not a form, no `group_id`, no file
-    (FILE_REQUIRED), two files (TOO_MANY_FILES), an empty file (EMPTY_FILE)) or TooLarge."""
+    (FILE_REQUIRED), two files (TOO_MANY_FILES), an empty file (EMPTY_FILE)) or TooLarge.
+
+    `check_group` runs as soon as a valid `group_id` has arrived: when it comes before the file
+    (as browsers and curl send a form written that way), a refusal (not a member) stops the
+    upload before any of the file is written."""
     media_type, options = parse_options_header(content_type or "")
     boundary = options.get(b"boundary")
     if media_type != b"multipart/form-data" or not boundary:
         raise InvalidInput("Send the file as multipart/form-data", code="VALIDATION_ERROR")
     reader = _FormReader(max_bytes, spool_dir)
     parser = MultipartParser(boundary, reader.callbacks())  # type: ignore[arg-type]
+    pending_check = check_group
     try:
         async for piece in body:
             parser.write(piece)
+            group_id = reader.fields.get("group_id", "")
+            if pending_check is not None and re.fullmatch(ID_PATTERN, group_id):
+                check, pending_check = pending_check, None
+                await check(group_id)
             await reader.drain()
         parser.finalize()
         await reader.drain()

@@ -80,16 +80,25 @@ class AttachmentService:
         self.spool_dir = spool_dir
 
     async def receive(
-        self, content_type: str | None, content_length: str | None, body: AsyncIterator[bytes]
+        self,
+        uploader: User,
+        content_type: str | None,
+        content_length: str | None,
+        body: AsyncIterator[bytes],
     ) -> ReceivedUpload:
         """Read an upload's form into a temporary file, refusing it (413) as soon as the file
-        passes the limit — at once when the declared length already does."""
+        passes the limit — at once when the declared length already does — and (403/404) as
+        soon as its `group_id` shows the uploader is not a member."""
         try:
             declared = int(content_length) if content_length and content_length.isdigit() else 0
             if declared > self.max_bytes + FORM_OVERHEAD_BYTES:
                 raise TooLarge(too_large_message(self.max_bytes))
             return await receive_upload(
-                content_type, body, max_bytes=self.max_bytes, spool_dir=self.spool_dir
+                content_type,
+                body,
+                max_bytes=self.max_bytes,
+                spool_dir=self.spool_dir,
+                check_group=lambda group_id: self.require_member(uploader, group_id),
             )
         except AppError as refusal:
             refused(refusal)
