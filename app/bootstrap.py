@@ -76,7 +76,7 @@ class Core:
     users: UserService
     assistant_user_id: str | None
 
-    def ai_parts(self) -> AIParts:
+    def ai_parts(self, attachments: AttachmentsLayer) -> AIParts:
         if self.assistant_user_id is None:
             raise RuntimeError("the AI layer is off (AI_ENABLED=false)")
         return AIParts(
@@ -86,6 +86,7 @@ class Core:
             self.fanout,
             self.assistant_user_id,
             image_url=absolute_link(self.settings),
+            image_data=attachments.service.image_for_ai,
         )
 
     async def stop(self) -> None:
@@ -247,7 +248,7 @@ async def start_server(settings: Settings) -> Server:
     if settings.doctor_signup == "invite":
         await _log_bootstrap_invite(settings, server.invites)
     if settings.ai_enabled:
-        server.ai = AILayer(core.ai_parts(), _dispatcher_factory(settings))
+        server.ai = AILayer(core.ai_parts(server.attachments), _dispatcher_factory(settings))
         core.hooks.add_message_hook(server.ai.hook)
         server.ai.start()
     return server
@@ -360,13 +361,17 @@ class Worker:
 
     core: Core
     ai: AIWorker
+    attachments: AttachmentsLayer
+    """Read-only here (images for the AI); the server runs the clean-up."""
 
     async def stop(self) -> None:
         await self.ai.stop()
+        await self.attachments.stop()
         await self.core.stop()
 
 
 async def start_worker(settings: Settings) -> Worker:
     core = await build_core(settings, NoLocalConnections())
     await core.fanout.start(subscribe=False)
-    return Worker(core, AIWorker(core.ai_parts()))
+    attachments = AttachmentsLayer(settings, core.db)
+    return Worker(core, AIWorker(core.ai_parts(attachments)), attachments)

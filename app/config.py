@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     """Absolute URLs handed outside (the AI's attachments); default `http://HOST:PORT`."""
     ai_vision: bool = False
-    """`openai` / `anthropic`: send a patient's images themselves (vision content parts)."""
+    """`openai` / `anthropic`: send a patient's images themselves (inline, scaled down)."""
 
     @field_validator("attachment_types", mode="before")
     @classmethod

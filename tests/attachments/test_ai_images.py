@@ -4,6 +4,7 @@ content part when AI_VISION=true. Checked on the loopback stand-in of each wire 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.ai.helpers import wait_final
 from tests.ai.standin import StandInAI
@@ -112,20 +114,60 @@ async def test_an_image_without_caption_is_named_in_the_message(
     assert ai_stub.received[0].body["message"] == "[皮疹.jpg]"
 
 
+def inline_jpeg(data_url: str) -> bytes:
+    prefix = "data:image/jpeg;base64,"
+    assert data_url.startswith(prefix)
+    return base64.b64decode(data_url.removeprefix(prefix))
+
+
 @pytest.mark.parametrize(
     "settings_overrides", [{"ai_provider": "openai", "ai_vision": True}], indirect=True
 )
-async def test_openai_vision_sends_an_image_content_part(
+async def test_openai_vision_sends_the_image_itself(
     client: httpx.AsyncClient, room: Consultation, ai_stub: StandInAI
 ) -> None:
-    attachment_id = await send_image(client, room, "看看")
+    await send_image(client, room, "看看")
     last = ai_stub.received[0].body["messages"][-1]
     assert last["role"] == "user"
     text, image = last["content"]
     assert text == {"type": "text", "text": "看看"}
     assert image["type"] == "image_url"
+    sent = inline_jpeg(image["image_url"]["url"])
+    assert files.format_of(sent) == "JPEG"
+    assert files.size_of(sent) == (800, 600)
+    assert not files.exif_of(sent).get_ifd(files.GPS_IFD)
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"ai_provider": "openai", "ai_vision": True}], indirect=True
+)
+async def test_a_large_photo_is_scaled_down_for_the_model(
+    client: httpx.AsyncClient, room: Consultation, ai_stub: StandInAI
+) -> None:
+    uploaded = await upload_ok(
+        client, room.patient, room.group_id, files.jpeg_with_gps((3000, 2000)), "big.jpg"
+    )
+    sent = await send_attachment(client, room.patient, room.group_id, uploaded["attachment_id"])
+    assert sent.status_code == 201
+    await wait_final(client, room.group_id)
+    _, image = ai_stub.received[0].body["messages"][-1]["content"]
+    assert files.size_of(inline_jpeg(image["image_url"]["url"])) == (1568, 1045)
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"ai_provider": "openai", "ai_vision": True}], indirect=True
+)
+async def test_an_image_gone_from_the_store_falls_back_to_its_url(
+    client: httpx.AsyncClient, app: FastAPI, room: Consultation, ai_stub: StandInAI
+) -> None:
+    uploaded = await upload_ok(client, room.patient, room.group_id, files.image_bytes("PNG"))
+    await app.state.server.attachments.storage.delete(uploaded["attachment_id"])
+    sent = await send_attachment(client, room.patient, room.group_id, uploaded["attachment_id"])
+    assert sent.status_code == 201
+    await wait_final(client, room.group_id)
+    _, image = ai_stub.received[0].body["messages"][-1]["content"]
     assert image["image_url"]["url"].startswith(
-        f"{PUBLIC}/api/attachments/{attachment_id}/content?exp="
+        f"{PUBLIC}/api/attachments/{uploaded['attachment_id']}/content?exp="
     )
 
 
@@ -143,12 +185,11 @@ async def test_openai_without_vision_sends_the_caption_only(
 async def test_anthropic_vision_sends_an_image_block(
     client: httpx.AsyncClient, room: Consultation, ai_stub: StandInAI
 ) -> None:
-    attachment_id = await send_image(client, room, "看看")
+    await send_image(client, room, "看看")
     last = ai_stub.received[0].body["messages"][-1]
     text, image = last["content"]
     assert text == {"type": "text", "text": "看看"}
     assert image["type"] == "image"
-    assert image["source"]["type"] == "url"
-    assert image["source"]["url"].startswith(
-        f"{PUBLIC}/api/attachments/{attachment_id}/content?exp="
-    )
+    assert image["source"]["type"] == "base64"
+    assert image["source"]["media_type"] == "image/jpeg"
+    assert files.size_of(base64.b64decode(image["source"]["data"])) == (800, 600)

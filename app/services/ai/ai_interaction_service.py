@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 ImageUrl = Callable[[str], str]
 """attachment_id → an absolute, signed URL of the image (built by the attachments layer)."""
+ImageData = Callable[[str, int], Awaitable[bytes | None]]
+"""(attachment_id, size) → the image scaled down as JPEG, or None (the attachments layer)."""
+INLINE_IMAGE_PROVIDERS = frozenset({"openai", "anthropic", "deepseek"})
 LEASE_MARGIN = timedelta(seconds=10)
 """A claim outlives the reply deadline by this much (time to store the reply) before the
 sweeper presumes its worker dead."""
@@ -83,6 +86,7 @@ class AIInteractionService:
         settings: Settings,
         assistant_user_id: str,
         image_url: ImageUrl | None = None,
+        image_data: ImageData | None = None,
     ) -> None:
         self.db = db
         self.writer = writer
@@ -94,6 +98,9 @@ class AIInteractionService:
         self.max_reply_chars = settings.ai_max_reply_chars
         self.assistant_user_id = assistant_user_id
         self.image_url = image_url
+        # AI_VISION with an SDK provider: the image itself goes in the request.
+        inline = settings.ai_vision and settings.ai_provider in INLINE_IMAGE_PROVIDERS
+        self.image_data = image_data if inline else None
 
     @property
     def lease(self) -> timedelta:
@@ -168,7 +175,7 @@ class AIInteractionService:
             )
             rows = await messages.get_history(message.group_id, message.seq, self.history_limit)
         history = [_turn(m.from_user_role, name, m.msg_content) for m, name in rows]
-        images = self._images(message)
+        images = await self._images(message)
         content = message.msg_content or " ".join(f"[{image.name}]" for image in images)
         text = _turn(message.from_user_role, sender_name, content).content
         request = ClaimedRequest(
@@ -184,13 +191,18 @@ class AIInteractionService:
             request, recalled=message.recalled_at is not None, assistant=member is not None
         )
 
-    def _images(self, message: Message) -> tuple[PromptImage, ...]:
-        """An IMAGE message's picture as an absolute signed URL (SPEC §12)."""
+    async def _images(self, message: Message) -> tuple[PromptImage, ...]:
+        """An IMAGE message's picture (SPEC §12): an absolute signed URL, and with AI_VISION
+        for an SDK provider the image itself, scaled down."""
         attachment = message.attachment
         if message.msg_type != MessageType.IMAGE or attachment is None or self.image_url is None:
             return ()
-        url = self.image_url(str(attachment["attachment_id"]))
-        return (PromptImage(url, str(attachment["mime"]), str(attachment["name"])),)
+        attachment_id = str(attachment["attachment_id"])
+        jpeg = None
+        if self.image_data is not None:
+            jpeg = await self.image_data(attachment_id, int(attachment["size"]))
+        url = self.image_url(attachment_id)
+        return (PromptImage(url, str(attachment["mime"]), str(attachment["name"]), jpeg),)
 
     async def _store(
         self, request: ClaimedRequest, reply: str, attempts: int, started: float

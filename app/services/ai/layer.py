@@ -17,7 +17,7 @@ import httpx
 from app.config import Settings
 from app.db.session import Database
 from app.realtime.fanout import Fanout
-from app.services.ai.ai_interaction_service import AIInteractionService, ImageUrl
+from app.services.ai.ai_interaction_service import AIInteractionService, ImageData, ImageUrl
 from app.services.ai.dispatcher import Dispatcher, InProcessDispatcher
 from app.services.ai.outbox import AIOutboxHook
 from app.services.ai.providers import create_provider
@@ -39,6 +39,8 @@ class AIParts:
     assistant_user_id: str
     image_url: ImageUrl | None = None
     """Signed absolute URLs of IMAGE messages' pictures (SPEC §12)."""
+    image_data: ImageData | None = None
+    """IMAGE messages' pictures themselves, scaled down (AI_VISION)."""
 
 
 def ai_http_client(timeout: float) -> httpx.AsyncClient:
@@ -64,6 +66,7 @@ class AIWorker:
             settings,
             parts.assistant_user_id,
             parts.image_url,
+            parts.image_data,
         )
 
     async def stop(self) -> None:

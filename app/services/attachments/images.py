@@ -8,6 +8,7 @@ Blocking: run `process_image` in a thread.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,22 @@ def _save(
     # JPEG, and HEIC stored as JPEG.
     _rgb(image, alpha=False).save(out, format="JPEG", quality=90, **extra)
     return JPEG.mime
+
+
+AI_IMAGE_SIDE = 1568
+"""Images sent to a vision model are at most this many pixels on their longest side (what the
+providers scale down to anyway), as JPEG: a few hundred kilobytes instead of up to 20 MB."""
+
+
+def image_for_ai(data: bytes) -> bytes:
+    """A stored image as a JPEG of at most AI_IMAGE_SIDE px (blocking: call in a thread)."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        small = _rgb(image.copy(), alpha=False)
+    small.thumbnail((AI_IMAGE_SIDE, AI_IMAGE_SIDE))
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=85)
+    return out.getvalue()
 
 
 def _rgb(image: Image.Image, *, alpha: bool = True) -> Image.Image:

@@ -32,6 +32,7 @@ from app.services.attachments.images import (
     THUMBNAIL_MIME,
     NotAnImage,
     ProcessedImage,
+    image_for_ai,
     process_image,
 )
 from app.services.attachments.receive import (
@@ -49,6 +50,7 @@ from app.utils.id_generator import generate_attachment_id
 logger = logging.getLogger(__name__)
 
 HASH_CHUNK = 1024 * 1024
+AI_IMAGES_AT_ONCE = 4
 FORM_OVERHEAD_BYTES = 64 * 1024
 """What a form may carry beyond its file (boundaries, headers, `group_id`)."""
 
@@ -78,6 +80,7 @@ class AttachmentService:
         self.allowed_types = allowed_types
         self.max_bytes = max_bytes
         self.spool_dir = spool_dir
+        self._ai_images = asyncio.Semaphore(AI_IMAGES_AT_ONCE)
 
     async def receive(
         self,
@@ -252,6 +255,19 @@ class AttachmentService:
         if recalled or (variant == "thumbnail" and attachment.thumbnail_mime is None):
             raise _not_found(attachment_id)
         return attachment
+
+    async def image_for_ai(self, attachment_id: str, size: int) -> bytes | None:
+        """A stored image, downscaled to a JPEG for a vision model (SPEC §12, AI_VISION); None
+        if it cannot be read (the caller falls back to the signed URL). A few at a time: each
+        holds the stored image in memory while it is scaled."""
+        async with self._ai_images:
+            try:
+                chunks = await self.storage.read(attachment_id, 0, size - 1)
+                data = b"".join([chunk async for chunk in chunks])
+                return await asyncio.to_thread(image_for_ai, data)
+            except Exception as exc:
+                logger.warning("could not prepare %s for the AI: %r", attachment_id, exc)
+                return None
 
     async def read(
         self, attachment: Attachment, variant: Variant, start: int, end: int

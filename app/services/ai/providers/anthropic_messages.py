@@ -8,6 +8,8 @@ ours in `_mapped`.
 
 from __future__ import annotations
 
+import base64
+
 import anthropic
 import httpx2
 from anthropic import AsyncAnthropic, AsyncStream
@@ -23,6 +25,7 @@ from app.services.ai.providers.base import (
     DeltaCallback,
     PermanentAIError,
     Prompt,
+    PromptImage,
     RetryableAIError,
     Turn,
     broke_off,
@@ -133,12 +136,17 @@ def alternating(prompt: Prompt, *, vision: bool = False) -> list[MessageParam]:
         blocks: list[TextBlockParam | ImageBlockParam] = [
             {"type": "text", "text": merged[-1].content}
         ]
-        blocks += [
-            {"type": "image", "source": {"type": "url", "url": image.url}}
-            for image in prompt.images
-        ]
+        blocks += [_image_block(image) for image in prompt.images]
         params[-1] = {"role": "user", "content": blocks}
     return params
+
+
+def _image_block(image: PromptImage) -> ImageBlockParam:
+    """The image itself (base64) when at hand, else its signed URL."""
+    if image.jpeg is None:
+        return {"type": "image", "source": {"type": "url", "url": image.url}}
+    data = base64.b64encode(image.jpeg).decode()
+    return {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": data}}
 
 
 def _param(turn: Turn) -> MessageParam:

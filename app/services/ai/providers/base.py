@@ -10,6 +10,7 @@ Providers never retry (the SDKs' own retries are off): the caller owns the one r
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,14 @@ class PromptImage:
     url: str
     mime: str
     name: str
+    jpeg: bytes | None = None
+    """The image itself, scaled down (AI_VISION): sent inline by the SDK providers."""
+
+    def data_url(self) -> str:
+        """`data:image/jpeg;base64,…` when the image itself is at hand, else the signed URL."""
+        if self.jpeg is None:
+            return self.url
+        return "data:image/jpeg;base64," + base64.b64encode(self.jpeg).decode()
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ def _messages(prompt: Prompt, *, vision: bool = False) -> list[ChatCompletionMes
             messages.append({"role": "user", "content": turn.content})
     if vision and prompt.images:  # SPEC §12, AI_VISION: the image itself, as content parts
         parts: list[ChatCompletionContentPartParam] = [{"type": "text", "text": prompt.message}]
-        parts += [{"type": "image_url", "image_url": {"url": i.url}} for i in prompt.images]
+        parts += [{"type": "image_url", "image_url": {"url": i.data_url()}} for i in prompt.images]
         messages.append({"role": "user", "content": parts})
     else:
         messages.append({"role": "user", "content": prompt.message})
