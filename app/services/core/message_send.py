@@ -83,7 +83,9 @@ class UserSend(Append):
         claimed = await AttachmentRepository(session).claim(
             attachment_id, self.group_id, message.message_id
         )
-        if not claimed:  # another send took it since the draft: this whole batch rolls back
+        if not claimed:
+            # Another send took it since the draft: the batch rolls back and the writer retries
+            # each of its appends alone, where this one's draft refuses it.
             raise _invalid_attachment(attachment_id)
 
 
