@@ -292,3 +292,20 @@ async def test_group_list_last_message_carries_signed_links(
     [summary] = [g for g in listed if g["group_id"] == room.group_id]
     attachment = summary["last_message"]["attachment"]
     assert (await client.get(attachment["thumbnail_url"])).status_code == 200
+
+
+async def test_a_retried_send_of_an_attachment_is_a_replay_not_a_refusal(
+    client: httpx.AsyncClient, room: Consultation
+) -> None:
+    """The web client's outbox resends with the same client_msg_id after a lost answer."""
+    uploaded = await upload_ok(client, room.patient, room.group_id, files.PDF, "a.pdf")
+    body = {
+        "group_id": room.group_id,
+        "attachment_id": uploaded["attachment_id"],
+        "client_msg_id": "outbox-1",
+    }
+    first = await client.post("/api/message/send", json=body, headers=room.patient.headers)
+    again = await client.post("/api/message/send", json=body, headers=room.patient.headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["message_id"] == first.json()["message_id"]
+    assert again.json()["attachment"]["url"].startswith("/api/attachments/")
