@@ -211,6 +211,10 @@ async def test_bad_forms_are_clear_errors(
         "/api/attachments", data=gid, files={"file": ("empty.txt", b"")}, headers=headers
     )
     assert_error(empty, 422, "EMPTY_FILE")
+    none_chosen = await client.post(
+        "/api/attachments", data=gid, files={"file": ("", b"")}, headers=headers
+    )
+    assert_error(none_chosen, 422, "FILE_REQUIRED")
     two = await client.post(
         "/api/attachments",
         data=gid,

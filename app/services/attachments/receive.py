@@ -195,6 +195,8 @@ def _complete(reader: _FormReader) -> ReceivedUpload:
     if not re.fullmatch(ID_PATTERN, group_id):
         raise InvalidInput("The form needs a valid `group_id`", code="VALIDATION_ERROR")
     if reader.file_size == 0 or reader.path is None:
+        if not reader.files[0][1]:  # what a browser sends when no file was chosen
+            raise InvalidInput("The form has no `file`", code="FILE_REQUIRED")
         raise InvalidInput("The file is empty", code="EMPTY_FILE")
     name = _clean_name(reader.files[0][1])
     return ReceivedUpload(group_id, name, reader.path, reader.file_size)
