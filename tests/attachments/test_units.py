@@ -111,3 +111,33 @@ def test_sniffing(tmp_path: Path, data: bytes, kind: str | None) -> None:
     path.write_bytes(data)
     found = sniff_file(path)
     assert (found.name if found is not None else None) == kind
+
+
+async def test_the_periodic_sweep_survives_a_failing_pass(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database without the table fails every pass: each failure is logged, the job goes on."""
+    import asyncio
+    from datetime import timedelta
+
+    from app.db.database import create_engine
+    from app.db.session import Database
+    from app.services.attachments.cleanup import sweep_forever
+    from app.storage.local import LocalStorage
+    from tests.ai.helpers import eventually
+
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    db = Database(create_engine(settings))
+    task = asyncio.create_task(
+        sweep_forever(db, LocalStorage(tmp_path / "store"), timedelta(seconds=0.2))
+    )
+    try:
+        await eventually(
+            lambda: sum("orphan clean-up failed" in r.message for r in caplog.records) >= 2
+        )
+        assert not task.done()
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await db.dispose()
