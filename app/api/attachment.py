@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.requests import ClientDisconnect
 
@@ -83,7 +83,8 @@ async def _download(
     exp: int | None,
     sig: str | None,
     range_header: str | None,
-) -> StreamingResponse:
+    if_none_match: str | None,
+) -> Response:
     signature: tuple[int, str] | None = None
     if exp is not None or sig is not None:
         if exp is None or sig is None:
@@ -94,6 +95,13 @@ async def _download(
         reader = (await users.authenticate(credentials.credentials)).user
     attachment = await attachments.open(attachment_id, variant, reader=reader, signature=signature)
     mime, size = _object_of(attachment, variant)
+    max_age = (exp - int(time.time())) if exp is not None else attachments.signer.ttl_seconds
+    caching = {
+        "Cache-Control": f"private, max-age={max(max_age, 0)}",
+        "ETag": f'"{attachment.sha256}{"-t" if variant == "thumbnail" else ""}"',
+    }
+    if if_none_match is not None and _matches(if_none_match, caching["ETag"]):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=caching)
     try:
         wanted = parse_range(range_header, size)
     except Unsatisfiable as exc:
@@ -103,14 +111,12 @@ async def _download(
         ) from exc
     start, end = wanted if wanted is not None else (0, size - 1)
     chunks = await attachments.read(attachment, variant, start, end)
-    max_age = (exp - int(time.time())) if exp is not None else attachments.signer.ttl_seconds
     headers = {
+        **caching,
         "Content-Length": str(end - start + 1),
         "Accept-Ranges": "bytes",
-        "Cache-Control": f"private, max-age={max(max_age, 0)}",
         "X-Content-Type-Options": "nosniff",
         "Content-Disposition": _disposition(attachment, variant),
-        "ETag": f'"{attachment.sha256}{"-t" if variant == "thumbnail" else ""}"',
     }
     if wanted is not None:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
@@ -120,6 +126,12 @@ async def _download(
         media_type=mime,
         headers=headers,
     )
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: `*`, or any of the listed tags (weak comparison)."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 def _object_of(attachment: Attachment, variant: Variant) -> tuple[str, int]:
@@ -138,6 +150,7 @@ def _disposition(attachment: Attachment, variant: Variant) -> str:
 SignedExp = Annotated[int | None, Query(ge=0, le=2**62)]
 SignedSig = Annotated[str | None, Query(max_length=128)]
 RangeHeader = Annotated[str | None, Header(alias="Range")]
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 DOWNLOAD_ERRORS = errors(401, 403, 404, 416)
 
 
@@ -150,10 +163,19 @@ async def download_content(
     exp: SignedExp = None,
     sig: SignedSig = None,
     range_header: RangeHeader = None,
-) -> StreamingResponse:
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     """The file as stored (a signed link, or a member's Bearer token)."""
     return await _download(
-        "content", attachment_id, attachments, users, credentials, exp, sig, range_header
+        "content",
+        attachment_id,
+        attachments,
+        users,
+        credentials,
+        exp,
+        sig,
+        range_header,
+        if_none_match,
     )
 
 
@@ -168,8 +190,17 @@ async def download_thumbnail(
     exp: SignedExp = None,
     sig: SignedSig = None,
     range_header: RangeHeader = None,
-) -> StreamingResponse:
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     """An image's thumbnail (WebP, longest side 320 px)."""
     return await _download(
-        "thumbnail", attachment_id, attachments, users, credentials, exp, sig, range_header
+        "thumbnail",
+        attachment_id,
+        attachments,
+        users,
+        credentials,
+        exp,
+        sig,
+        range_header,
+        if_none_match,
     )

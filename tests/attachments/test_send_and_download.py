@@ -309,3 +309,26 @@ async def test_a_retried_send_of_an_attachment_is_a_replay_not_a_refusal(
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["message_id"] == first.json()["message_id"]
     assert again.json()["attachment"]["url"].startswith("/api/attachments/")
+
+
+async def test_a_cached_copy_is_revalidated_with_its_etag(
+    client: httpx.AsyncClient, room: Consultation
+) -> None:
+    message = await sent(client, room, files.image_bytes("PNG"), "a.png", None)
+    for key in ("url", "thumbnail_url"):
+        url = message["attachment"][key]
+        first = await client.get(url)
+        etag = first.headers["etag"]
+        again = await client.get(url, headers={"If-None-Match": f'"other", W/{etag}'})
+        assert again.status_code == 304
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        assert again.headers["cache-control"].startswith("private, max-age=")
+        changed = await client.get(url, headers={"If-None-Match": '"other"'})
+        assert changed.status_code == 200 and changed.content == first.content
+    # Revalidation does not bypass access: a bad signature is still 403.
+    path = message["attachment"]["url"].split("?")[0]
+    bad = await client.get(
+        path, params={"exp": 9_999_999_999, "sig": "x"}, headers={"If-None-Match": "*"}
+    )
+    assert_error(bad, 403, "INVALID_SIGNATURE")
