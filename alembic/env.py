@@ -35,14 +35,27 @@ def run_migrations_offline() -> None:
 
 
 def _run_sync(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode rebuilds a table (copy, drop, rename): with foreign keys enforced, the
+        # drop would cascade to the rows that reference it (a downgrade of `messages` would
+        # delete every AI record). SQLite's own recipe: keys off while the schema changes (on
+        # the driver's connection, before SQLAlchemy's BEGIN: the pragma is a no-op inside a
+        # transaction), then a check that nothing was left dangling. The engine is disposed
+        # after the migration, so the connection never serves with the keys off.
+        cursor = connection.connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        cursor.close()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+            raise RuntimeError("the migration left rows whose foreign keys point nowhere")
 
 
 async def run_migrations_online() -> None:

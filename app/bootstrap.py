@@ -32,6 +32,7 @@ from app.services.ai.ai_interaction_service import AIInteractionService
 from app.services.ai.dispatcher import CeleryDispatcher, Dispatcher, InProcessDispatcher
 from app.services.ai.layer import AILayer, AIParts, AIWorker
 from app.services.ai.records_service import AIRecordsService
+from app.services.attachments.layer import AttachmentsLayer, absolute_link
 from app.services.core import login_throttle
 from app.services.core.account_service import AccountService
 from app.services.core.auth_service import TokenService
@@ -76,10 +77,18 @@ class Core:
     users: UserService
     assistant_user_id: str | None
 
-    def ai_parts(self) -> AIParts:
+    def ai_parts(self, attachments: AttachmentsLayer) -> AIParts:
         if self.assistant_user_id is None:
             raise RuntimeError("the AI layer is off (AI_ENABLED=false)")
-        return AIParts(self.settings, self.db, self.writer, self.fanout, self.assistant_user_id)
+        return AIParts(
+            self.settings,
+            self.db,
+            self.writer,
+            self.fanout,
+            self.assistant_user_id,
+            image_url=absolute_link(self.settings),
+            image_data=attachments.service.image_for_ai,
+        )
 
     async def stop(self) -> None:
         await self.writer.stop()
@@ -148,6 +157,7 @@ class Server:
     ai_records: AIRecordsService
     health: HealthService
     sockets: SocketServices
+    attachments: AttachmentsLayer
     ai: AILayer | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -167,6 +177,7 @@ class Server:
         if self.ai is not None:
             await self.ai.stop()
         await self.connections.close_all()
+        await self.attachments.stop()
         for task in self.background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -226,7 +237,10 @@ async def start_server(settings: Settings) -> Server:
             protocol=ProtocolServices(messages, core.fanout, typing),
             per_user_limit=settings.ws_max_connections_per_user,
         ),
+        attachments=AttachmentsLayer(settings, core.db),
     )
+    server.attachments.install(core.hooks)
+    server.attachments.start()
     core.fanout.on_signal(SESSION_REVOKED, _session_revoked(core.sessions, connections))
     core.fanout.on_resubscribed(_recheck_sessions(core.sessions, connections))
     await core.fanout.start()
@@ -237,7 +251,9 @@ async def start_server(settings: Settings) -> Server:
         await _log_bootstrap_invite(settings, server.invites)
     if settings.ai_enabled:
         server.ai = AILayer(
-            core.ai_parts(), _dispatcher_factory(settings), _copilot_slots(settings, core.redis)
+            core.ai_parts(server.attachments),
+            _dispatcher_factory(settings),
+            _copilot_slots(settings, core.redis),
         )
         core.hooks.add_message_hook(server.ai.hook)
         core.hooks.add_group_hook(server.ai.handover)
@@ -360,13 +376,17 @@ class Worker:
 
     core: Core
     ai: AIWorker
+    attachments: AttachmentsLayer
+    """Read-only here (images for the AI); the server runs the clean-up."""
 
     async def stop(self) -> None:
         await self.ai.stop()
+        await self.attachments.stop()
         await self.core.stop()
 
 
 async def start_worker(settings: Settings) -> Worker:
     core = await build_core(settings, NoLocalConnections())
     await core.fanout.start(subscribe=False)
-    return Worker(core, AIWorker(core.ai_parts()))
+    attachments = AttachmentsLayer(settings, core.db)
+    return Worker(core, AIWorker(core.ai_parts(attachments)), attachments)

@@ -46,6 +46,8 @@ DEFAULT_AI_BASE_URLS: dict[str, str] = {
     "anthropic": "https://api.anthropic.com",
 }
 """`AI_SERVICE_URL` when unset, for the providers that go through an official SDK."""
+ATTACHMENT_TYPE_NAMES = ("jpeg", "png", "webp", "gif", "heic", "pdf", "text")
+"""The kinds `ATTACHMENT_TYPES` may list (SPEC §12), all allowed by default."""
 DEFAULT_AI_SYSTEM_PROMPT = (
     "你是医疗咨询群里的 AI 助手，不是医生：请用患者的语言简明地回答，给出一般性的健康信息，"  # noqa: RUF001
     "不做诊断、不开处方；症状严重或紧急时请立即就医。医生会跟进并给出专业意见。\n"  # noqa: RUF001
@@ -158,6 +160,60 @@ class Settings(BaseSettings):
     """How long a sender may recall a message (a group's doctors may at any time); 0: never."""
     history_cache_rows: int = Field(default=20_000, ge=0, le=10_000_000)
     """Messages of recently read history pages kept per process (0: no cache)."""
+
+    # Attachments (SPEC §12).
+    storage_url: str = "file://./data/attachments"
+    """`file://DIR` or `s3://BUCKET` (with the S3_* settings)."""
+    s3_endpoint_url: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_region: str = "us-east-1"
+    attachment_max_mb: int = Field(default=20, ge=1, le=2048)
+    attachment_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(ATTACHMENT_TYPE_NAMES)
+    )
+    """Allowed kinds, from ATTACHMENT_TYPE_NAMES (comma-separated)."""
+    attachment_url_ttl_minutes: int = Field(default=60, ge=1, le=60 * 24 * 7)
+    attachment_spool_dir: str = ""
+    """Where uploads are written while they arrive (empty: the system's temporary directory)."""
+    attachment_orphan_hours: float = Field(default=24, gt=0, le=24 * 365)
+    """An upload not sent within this many hours is removed."""
+    public_base_url: str = ""
+    """Absolute URLs handed outside (the AI's attachments); default `http://HOST:PORT`."""
+    ai_vision: bool = False
+    """`openai` / `anthropic`: send a patient's images themselves (inline, scaled down)."""
+
+    @field_validator("attachment_types", mode="before")
+    @classmethod
+    def _split_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [kind.strip().lower() for kind in value.split(",") if kind.strip()]
+        return value
+
+    @field_validator("attachment_types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(ATTACHMENT_TYPE_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown type(s) {', '.join(unknown)}; known: {', '.join(ATTACHMENT_TYPE_NAMES)}"
+            )
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        if not value.startswith(("file://", "s3://")) or value in ("file://", "s3://"):
+            raise ValueError("must be file://DIRECTORY or s3://BUCKET")
+        return value
+
+    @property
+    def attachment_max_bytes(self) -> int:
+        return self.attachment_max_mb * 1024 * 1024
+
+    @property
+    def public_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -7,6 +7,8 @@ AppError(code, message, http_status, details)
 ├── NotFound              404
 ├── Conflict              409
 ├── RateLimited           429 (carries retry_after seconds)
+├── UnsupportedMediaType  415 (an upload's sniffed type is not accepted)
+├── RangeNotSatisfiable   416 (a download's Range lies outside the file)
 └── UpstreamUnavailable   503
 """
 
@@ -77,6 +79,16 @@ class RateLimited(AppError):
 class UpstreamUnavailable(AppError):
     http_status = 503
     default_code = "SERVICE_UNAVAILABLE"
+
+
+class UnsupportedMediaType(AppError):
+    http_status = 415
+    default_code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class RangeNotSatisfiable(AppError):
+    http_status = 416
+    default_code = "RANGE_NOT_SATISFIABLE"
 
 
 DATABASE_ERRORS = (DBAPIError, PoolTimeout, ConnectionError)

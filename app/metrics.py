@@ -51,3 +51,13 @@ AI_COPILOT_TASKS = Counter(
     "Copilot tasks (SPEC §15) finished, by kind and status",
     ["kind", "status"],
 )
+ATTACHMENT_UPLOADS = Counter("im_attachment_uploads_total", "Attachments stored, by kind", ["kind"])
+ATTACHMENT_UPLOAD_BYTES = Counter(
+    "im_attachment_upload_bytes_total", "Bytes of attachments stored (after re-encoding)"
+)
+ATTACHMENT_REFUSED = Counter(
+    "im_attachment_refused_total", "Uploads refused, by reason", ["reason"]
+)
+ATTACHMENT_ORPHANS_REMOVED = Counter(
+    "im_attachment_orphans_removed_total", "Uploads never sent, removed by the clean-up"
+)

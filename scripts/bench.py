@@ -9,6 +9,7 @@ readable table, and stops only the processes it started. Figures are kept in doc
     .venv/bin/python scripts/bench.py --workload ai-load --db postgres   # AI off / mock / stream
     .venv/bin/python scripts/bench.py --workload ai-load --ai-modes stream,copilot --ai-rates 30
     .venv/bin/python scripts/bench.py --workload fanout-scale --scale-procs 1,2,4 --db postgres
+    .venv/bin/python scripts/bench.py --workload attachments --storage s3   # or --storage local
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # `app`, for the h
 
 from benchkit import workloads_accounts as account_workloads
 from benchkit import workloads_ai as ai_workloads
+from benchkit import workloads_attachments as attachment_workloads
 from benchkit import workloads_http as http_workloads
 from benchkit import workloads_scale as scale_workloads
 from benchkit import workloads_ws as ws_workloads
@@ -51,6 +53,8 @@ WORKLOADS = (
     "ai-load",
     "login",
 )
+EXTRA_WORKLOADS = ("attachments",)
+"""Run only when named (not in the presets)."""
 PRESETS: dict[str, dict[str, Any]] = {
     # `make bench`: every workload once, about 4 minutes on 2 cores.
     "default": {"workloads": WORKLOADS},
@@ -82,7 +86,9 @@ DEFAULTS: dict[str, Any] = {
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workload", help=f"comma-separated: {', '.join(WORKLOADS)}")
+    parser.add_argument(
+        "--workload", help=f"comma-separated: {', '.join(WORKLOADS + EXTRA_WORKLOADS)}"
+    )
     parser.add_argument("--preset", choices=sorted(PRESETS))
     parser.add_argument("--db", choices=("sqlite", "postgres", "mysql"), default="sqlite")
     parser.add_argument("--procs", type=int, choices=(1, 2), default=1)
@@ -133,6 +139,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="extra server setting for an experiment, e.g. DATABASE_POOL_SIZE=1 (repeatable)",
     )
+    parser.add_argument(
+        "--storage",
+        choices=("local", "s3"),
+        default="local",
+        help="attachments: a local directory, or an S3-compatible server (moto, loopback)",
+    )
+    parser.add_argument("--att-clients", type=int, default=8, help="attachments: clients")
+    parser.add_argument("--att-file-kib", type=int, default=1024, help="attachments: file size")
     parser.add_argument("--json-out", type=Path, help="append each result line to this file")
     parser.add_argument("--py-spy", type=Path, help="record py-spy profiles into this dir")
     parser.add_argument("--profile-label", default="", help="profile only this window label")
@@ -152,7 +166,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if getattr(args, key, None) is None:
             setattr(args, key, preset.get(key, value))
     workloads = args.workload.split(",") if args.workload else list(preset["workloads"])
-    unknown = [name for name in workloads if name not in WORKLOADS]
+    unknown = [name for name in workloads if name not in WORKLOADS + EXTRA_WORKLOADS]
     if unknown:
         parser.error(f"unknown workload(s): {', '.join(unknown)}")
     args.workloads = workloads
@@ -289,7 +303,42 @@ async def run_fanout_scale(args: argparse.Namespace, spy: PySpy | None) -> list[
     return lines
 
 
+async def run_attachments(args: argparse.Namespace) -> dict[str, Any]:
+    """`attachments` on the chosen store; the S3 shape talks to moto's server on loopback."""
+    max_mb = 5
+    async with attachment_workloads.store_env(args.storage) as store:
+        env = {**store, "ATTACHMENT_MAX_MB": str(max_mb)}
+        env.update(dict(item.split("=", 1) for item in args.server_env))
+        servers = ServerSet(db=args.db, procs=args.procs, env_overrides=env)
+        started = time.perf_counter()
+        await servers.start()
+        api = Api(servers.urls)
+        try:
+            result = await attachment_workloads.attachments(
+                servers,
+                api,
+                clients=args.att_clients,
+                file_kib=args.att_file_kib,
+                max_mb=max_mb,
+                duration=args.duration or 10.0,
+                warmup=args.warmup,
+            )
+        finally:
+            await api.close()
+            await servers.stop()
+    return {
+        "workload": "attachments",
+        **servers.describe(),
+        "storage": args.storage,
+        "server_env": args.server_env,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "result": result,
+    }
+
+
 async def run_workload(name: str, args: argparse.Namespace, spy: PySpy | None) -> dict[str, Any]:
+    if name == "attachments":
+        return await run_attachments(args)
     stub: StandInAI | None = None
     env: dict[str, str] = {}
     if name == "ai":

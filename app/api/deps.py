@@ -14,6 +14,7 @@ from app.errors import Unauthorized, UpstreamUnavailable
 from app.models import User
 from app.services.ai.copilot.service import CopilotService
 from app.services.ai.records_service import AIRecordsService
+from app.services.attachments.service import AttachmentService
 from app.services.core.account_service import AccountService
 from app.services.core.actor import SERVICE, Actor
 from app.services.core.auth_service import TokenService
@@ -82,6 +83,10 @@ async def _health(request: Request) -> HealthService:
     return _server(request).health
 
 
+async def _attachments(request: Request) -> AttachmentService:
+    return _server(request).attachments.service
+
+
 MessageServiceDep = Annotated[MessageService, Depends(_messages)]
 GroupServiceDep = Annotated[GroupService, Depends(_groups)]
 UserServiceDep = Annotated[UserService, Depends(_users)]
@@ -91,6 +96,7 @@ InviteServiceDep = Annotated[InviteService, Depends(_invites)]
 AIRecordsServiceDep = Annotated[AIRecordsService, Depends(_ai_records)]
 HealthServiceDep = Annotated[HealthService, Depends(_health)]
 CopilotServiceDep = Annotated[CopilotService, Depends(_copilot)]
+AttachmentServiceDep = Annotated[AttachmentService, Depends(_attachments)]
 TokenServiceDep = Annotated[TokenService, Depends(_tokens)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 ApiKeyDep = Annotated[str | None, Depends(api_key_scheme)]

@@ -45,7 +45,7 @@ async def send_message(
     # The busiest write: serialised once here rather than returned as a model that FastAPI
     # would validate again before serialising it.
     return Response(
-        MessageResponse.model_validate(result.message).model_dump_json(),
+        messages.response(result.message).model_dump_json(),
         status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         media_type="application/json",
     )
@@ -94,7 +94,7 @@ async def mark_read(
 async def get_message(
     message_id: IdPath, user: CurrentUser, messages: MessageServiceDep
 ) -> MessageResponse:
-    return MessageResponse.model_validate(await messages.get_message(user, message_id))
+    return messages.response(await messages.get_message(user, message_id))
 
 
 @router.patch(
@@ -107,7 +107,7 @@ async def edit_message(
     message_id: IdPath, body: MessageEdit, user: CurrentUser, messages: MessageServiceDep
 ) -> MessageResponse:
     changed = await messages.edit_message(user, message_id, body.content)
-    return MessageResponse.model_validate(changed.target)
+    return messages.response(changed.target)
 
 
 @router.post(
@@ -120,7 +120,7 @@ async def recall_message(
     message_id: IdPath, user: CurrentUser, messages: MessageServiceDep
 ) -> MessageResponse:
     changed = await messages.recall_message(user, message_id)
-    return MessageResponse.model_validate(changed.target)
+    return messages.response(changed.target)
 
 
 @router.get(
@@ -134,6 +134,6 @@ async def get_revisions(
 ) -> MessageRevisionsResponse:
     message, revisions = await messages.get_revisions(actor, message_id)
     return MessageRevisionsResponse(
-        message=MessageResponse.model_validate(message),
+        message=messages.response(message),
         revisions=[RevisionResponse.model_validate(revision) for revision in revisions],
     )

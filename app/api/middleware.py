@@ -20,6 +20,9 @@ REQUEST_ID_HEADER = b"x-request-id"
 MAX_BODY_BYTES = 1024 * 1024
 """Far above any valid request (a 5000-character message is at most 20 KB of JSON)."""
 DISCARD_BYTES = 16 * MAX_BODY_BYTES
+STREAMED_UPLOADS = frozenset({"/api/attachments"})
+"""Routes that read their body as a stream and enforce their own, larger limit while reading
+(SPEC §12: ATTACHMENT_MAX_MB): the limit here would buffer or refuse them."""
 
 
 class RequestContextMiddleware:
@@ -51,7 +54,11 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            bounded = await _bounded_receive(headers, receive)
+            bounded = (
+                receive
+                if scope["path"] in STREAMED_UPLOADS
+                else await _bounded_receive(headers, receive)
+            )
             if bounded is None:
                 await _too_large(send_with_id)
             else:

@@ -11,6 +11,8 @@ DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict",
     413: "Payload too large",
+    415: "Unsupported media type",
+    416: "Range not satisfiable",
     422: "Validation error",
     429: "Rate limited (see Retry-After)",
     500: "Unexpected server error (the body carries the request id)",

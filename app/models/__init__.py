@@ -1,6 +1,7 @@
 """ORM tables. Importing this package registers every table on `Base.metadata`."""
 
 from app.models.ai_interaction_record import AIInteractionRecord
+from app.models.attachment import Attachment
 from app.models.enums import AIKind, AIStatus, InviteKind, MessageType, UserRole
 from app.models.group import Group
 from app.models.group_member import GroupMember
@@ -15,6 +16,7 @@ __all__ = [
     "AIInteractionRecord",
     "AIKind",
     "AIStatus",
+    "Attachment",
     "Group",
     "GroupMember",
     "Invite",

@@ -4,6 +4,7 @@ change (`target_message_id`); the target's row holds its current state (`edited_
 `recalled_at`, and the content: empty once recalled)."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -50,5 +51,10 @@ class Message(BaseModel):
     # NULL (not `[]`) when nobody is mentioned: a plain send writes and reads nothing more.
     mentions: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     target_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attachment: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
+    """IMAGE / FILE: the attachment's metadata (SPEC §12, no URLs: those are signed per
+    response); NULL otherwise, and once recalled."""
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -43,6 +43,7 @@ PAYLOAD_COLUMNS = (
     Message.reply_to,
     Message.mentions,
     Message.target_message_id,
+    Message.attachment,
     Message.edited_at,
     Message.recalled_at,
 )
@@ -51,11 +52,11 @@ PAYLOAD_KEYS = tuple(column.key for column in PAYLOAD_COLUMNS)
 
 def _payload(values: Sequence[Any]) -> dict[str, Any]:
     """A row as `MessageResponse` fields. Stored rows hold current state (a recall empties the
-    content where it is stored), so nothing is computed here but the defaults."""
+    content and the attachment where they are stored), so nothing is computed here but the
+    defaults. The attachment is metadata only: links are added per response (`Hooks.present`)."""
     message = dict(zip(PAYLOAD_KEYS, values, strict=True))
     if message["mentions"] is None:
         message["mentions"] = []
-    message["attachment"] = None
     return message
 
 

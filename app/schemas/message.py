@@ -3,7 +3,8 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.models.enums import MessageType, UserRole
 from app.schemas.common import ID_PATTERN, StrictRequest
@@ -17,16 +18,37 @@ ClientMsgIdField = Field(default=None, min_length=1, max_length=64)
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
 """A `msg_…` or `user_…` id in a body."""
 ContentField = Field(min_length=1, max_length=MAX_CONTENT_LENGTH)
+CaptionField = Field(default="", max_length=MAX_CONTENT_LENGTH, validate_default=True)
+"""A send's text: required, unless the send carries an attachment (then an optional caption).
+Declared after `attachment_id`, so that `text_or_caption` sees it."""
+
+
+def text_or_caption(content: str, info: ValidationInfo) -> str:
+    """An empty `content` is refused unless the send carries an attachment."""
+    if not content and info.data.get("attachment_id") is None:
+        # The error a plain min_length=1 gives, as before attachments existed.
+        raise PydanticCustomError(
+            "string_too_short",
+            "String should have at least 1 character (unless an attachment_id is given)",
+            {"min_length": 1},
+        )
+    return content
 
 
 class MessageCreate(StrictRequest):
     group_id: str = GroupIdField
-    content: str = ContentField
+    attachment_id: Identifier | None = None
+    """An unsent upload of the same group (SPEC §12, else 422 INVALID_ATTACHMENT): the message
+    is IMAGE or FILE."""
+    content: str = CaptionField
+    """The text (1..5000), or an attachment's caption (0..5000)."""
     client_msg_id: str | None = ClientMsgIdField
     reply_to: Identifier | None = None
     """A message of the same group (else 422 INVALID_REPLY)."""
     mentions: list[Identifier] = Field(default_factory=list)
     """Members of the group, at most `MAX_MENTIONS` (else 422 INVALID_MENTION)."""
+
+    _text_or_caption = field_validator("content")(text_or_caption)
 
 
 class MessageEdit(StrictRequest):
@@ -51,7 +73,7 @@ class MessageResponse(BaseModel):
     reply_to: str | None = None
     mentions: list[str] = Field(default_factory=list)
     attachment: dict[str, Any] | None = None
-    """SPEC §12; no message carries one yet."""
+    """SPEC §12: {attachment_id, name, mime, size, width?, height?, url, thumbnail_url?}."""
     target_message_id: str | None = None
     """The message an EDIT or RECALL entry changes."""
     edited_at: datetime | None = None

@@ -2,15 +2,17 @@
 
 from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, field_validator
 
 from app.schemas.common import StrictRequest
 from app.schemas.message import (
     MAX_SEQ,
+    CaptionField,
     ClientMsgIdField,
     ContentField,
     GroupIdField,
     Identifier,
+    text_or_caption,
 )
 
 MAX_SYNC_GROUPS = 500
@@ -23,10 +25,13 @@ SeenSeq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 class SendMessageEvent(StrictRequest):
     type: Literal["send_message"]
     group_id: str = GroupIdField
-    content: str = ContentField
+    attachment_id: Identifier | None = None
+    content: str = CaptionField
     client_msg_id: str | None = ClientMsgIdField
     reply_to: Identifier | None = None
     mentions: list[Identifier] = Field(default_factory=list)
+
+    _text_or_caption = field_validator("content")(text_or_caption)
 
 
 class EditMessageEvent(StrictRequest):

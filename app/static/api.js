@@ -24,14 +24,16 @@ export function createApi({ auth, onUnauthorized }) {
     }
     const headers = { Accept: "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    // A FormData body (an upload) sets its own multipart Content-Type.
+    const form = body instanceof FormData;
+    if (body !== undefined && !form) headers["Content-Type"] = "application/json";
     let response;
     try {
       response = await fetch(url, {
         method,
         headers,
         cache: "no-store",
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined || form ? body : JSON.stringify(body),
       });
     } catch {
       throw new ApiError(0, "NETWORK_ERROR");
@@ -127,6 +129,13 @@ export function createApi({ auth, onUnauthorized }) {
     editMessage: (messageId, content) =>
       request("PATCH", `/message/${enc(messageId)}`, { body: { content } }),
     recallMessage: (messageId) => post(`/message/${enc(messageId)}/recall`),
+    // attachments (SPEC §12): upload, then send with its attachment_id
+    uploadAttachment: (group_id, file) => {
+      const form = new FormData();
+      form.append("group_id", group_id);
+      form.append("file", file, file.name);
+      return request("POST", "/attachments", { body: form });
+    },
     aiInteractions: (group_id, page = 1, page_size = 20) =>
       get("/ai/interactions", { group_id, page, page_size }),
     askCopilot: (what, group_id) => post(`/ai/${what}`, { group_id }),

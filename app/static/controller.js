@@ -252,6 +252,7 @@ export function createController({ store, storage, isVisible = () => true, onMes
     };
     if (item.reply_to) event.reply_to = item.reply_to;
     if (item.mentions?.length) event.mentions = item.mentions;
+    if (item.attachment) event.attachment_id = item.attachment.attachment_id;
     const sent = socket.send(event);
     store.setOutboxStatus(item.client_msg_id, sent ? "sending" : "queued");
   }

@@ -500,8 +500,8 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
 
   /** Queue a message written in the composer ({reply_to, mentions} optional).
    * {ok, item} or {ok: false, reason}. */
-  function queueMessage(groupId, content, { reply_to = null, mentions = [] } = {}) {
-    if (!content.trim()) return { ok: false, reason: "EMPTY" };
+  function queueMessage(groupId, content, { reply_to = null, mentions = [], attachment = null } = {}) {
+    if (!content.trim() && !attachment) return { ok: false, reason: "EMPTY" };
     const length = contentLength(content);
     if (length > MAX_CONTENT_CHARS) return { ok: false, reason: "TOO_LONG", length };
     const item = {
@@ -510,6 +510,7 @@ export function createStore({ storage = memoryStorage(), now = () => Date.now() 
       content,
       reply_to,
       mentions,
+      attachment, // {attachment_id, name, mime} of an upload, sent as an IMAGE or FILE
       created_at: serverNowIso(),
       status: "queued",
       error: null,

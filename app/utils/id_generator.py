@@ -29,6 +29,10 @@ def generate_record_id() -> str:
     return _generate("record")
 
 
+def generate_attachment_id() -> str:
+    return _generate("att")
+
+
 def generate_request_id() -> str:
     return secrets.token_hex(8)
 

@@ -34,7 +34,7 @@ from app.schemas.ws import (
     TypingEvent,
     client_event_adapter,
 )
-from app.services.core.events import message_payload, typing_event
+from app.services.core.events import typing_event
 from app.services.core.message_service import MessageService
 from app.websocket.manager import Connection
 
@@ -143,6 +143,7 @@ class ProtocolSession:
             client_msg_id=event.client_msg_id,
             reply_to=event.reply_to,
             mentions=event.mentions,
+            attachment_id=event.attachment_id,
         )
         result = await self.services.messages.send_message(
             self.user, body, connection_id=self.connection.id
@@ -174,7 +175,7 @@ class ProtocolSession:
             {
                 "type": "message_sent",
                 "client_msg_id": client_msg_id,
-                "message": message_payload(entry),
+                "message": self.services.messages.payload(entry),
             }
         )
 

@@ -226,6 +226,33 @@ def print_table(line: dict[str, Any]) -> None:
                 ]
             ],
         )
+    elif name == "attachments":
+        _attachments_table(line)
     for description, met in targets(line):
         print(f"  target: {description:45s} {verdict(met)}")
     print()
+
+
+def _attachments_table(line: dict[str, Any]) -> None:
+    result = line["result"]
+    print(f"storage={line.get('storage')}  clients={result['params']['clients']}")
+    _table(
+        ["phase", "bytes each", "req/s", "MB/s", *LAT, "errors", "server cpu %"],
+        [
+            [
+                phase,
+                stats["bytes_each"],
+                stats.get("per_s", 0),
+                stats["mb_per_s"],
+                *(stats.get(key, 0) for key in LAT),
+                stats.get("errors", 0),
+                stats.get("server_cpu_pct", 0),
+            ]
+            for phase, stats in result["phases"].items()
+        ],
+    )
+    over = result["over_limit"]
+    print(
+        f"over the limit: {over['uploads']} x {over['each_mb']} MB -> {over['statuses']}; "
+        f"server RSS KiB {over['rss_kib_before']} -> {over['rss_kib_after']}"
+    )

@@ -37,6 +37,12 @@ EXPECTED_INDEXES = {
         "idx_password_reset_codes_user_id",
     },
     "message_revisions": {"idx_message_revisions_message_id"},
+    "attachments": {
+        "idx_attachments_attachment_id",
+        "idx_attachments_group_id",
+        "idx_attachments_message_id",
+        "idx_attachments_created_at",
+    },
 }
 EXPECTED_UNIQUES = {
     "group_members": {"uk_group_user"},
@@ -209,7 +215,7 @@ async def _assert_mysql_charset(connection: AsyncConnection) -> None:
             "WHERE table_schema = DATABASE() AND table_name != 'alembic_version' "
             "AND collation_name IS NOT NULL "
             # MariaDB's JSON is LONGTEXT with its own fixed collation (never compared on).
-            "AND NOT (table_name = 'messages' AND column_name = 'mentions')"
+            "AND NOT (table_name = 'messages' AND column_name IN ('mentions', 'attachment'))"
         )
     )
     assert columns.all() == [("utf8mb4", expected)]

@@ -465,3 +465,27 @@ test("the session holds the user only, never tokens", () => {
   store.startSession({ access_token: "secret", refresh_token: "secret", user: ME });
   assert.deepEqual(store.state.session, { user: ME });
 });
+
+test("an attachment is queued without words, kept across reloads, and settles like a send", () => {
+  const storage = memoryStorage();
+  const store = signedIn({ storage });
+  store.mergeGroupList([group()]);
+  store.loadedLatest("g1", []);
+  assert.equal(store.queueMessage("g1", "  ").reason, "EMPTY");
+  const attachment = { attachment_id: "att_1", name: "皮疹.jpg", mime: "image/jpeg" };
+  const { ok, item } = store.queueMessage("g1", "", { attachment });
+  assert.ok(ok);
+  assert.deepEqual(item.attachment, attachment);
+  assert.deepEqual(signedIn({ storage }).state.outbox.get(item.client_msg_id).attachment, attachment);
+  store.ingestMessage(
+    msg(1, {
+      from_user_id: ME.user_id,
+      from_user_role: "PATIENT",
+      msg_type: "IMAGE",
+      msg_content: "",
+      client_msg_id: item.client_msg_id,
+      attachment: { ...attachment, size: 10, url: "/api/attachments/att_1/content?exp=1&sig=x" },
+    }),
+  );
+  assert.equal(store.state.outbox.size, 0);
+});

@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from app.config import Settings
 from app.db.base import utcnow
 from app.db.session import Database
 from app.metrics import AI_CALLS, AI_CLAIMS_LOST, AI_LATENCY
-from app.models import AIKind, AIStatus
+from app.models import AIKind, AIStatus, Message, MessageType
 from app.realtime.fanout import Fanout
 from app.repositories.ai_interaction_repository import AIInteractionRepository
 from app.repositories.group_member_repository import GroupMemberRepository
@@ -29,7 +30,7 @@ from app.services.ai.calls import AIFailure, RetryPolicy, call_with_retries
 from app.services.ai.copilot.task import CopilotTask
 from app.services.ai.deltas import DeltaCoalescer
 from app.services.ai.outbox import DISPATCH_GRACE, ClaimedMessage
-from app.services.ai.providers import AIProvider, Prompt, Turn
+from app.services.ai.providers import AIProvider, Prompt, PromptImage, Turn
 from app.services.ai.reply import AIReply, ClaimLost, ReplyOutcome
 from app.services.ai.transitions import Claim, Fail, RequeueDue, Skip
 from app.services.ai.turns import as_turn
@@ -37,6 +38,11 @@ from app.services.core.message_writer import MessageWriter
 
 logger = logging.getLogger(__name__)
 
+ImageUrl = Callable[[str], str]
+"""attachment_id → an absolute, signed URL of the image (built by the attachments layer)."""
+ImageData = Callable[[str, int], Awaitable[bytes | None]]
+"""(attachment_id, size) → the image scaled down as JPEG, or None (the attachments layer)."""
+INLINE_IMAGE_PROVIDERS = frozenset({"openai", "anthropic", "deepseek"})
 LEASE_MARGIN = timedelta(seconds=10)
 """A claim outlives the reply deadline by this much (time to store the reply) before the
 sweeper presumes its worker dead."""
@@ -50,10 +56,17 @@ class ClaimedRequest:
     user_message_id: str
     message: str
     history: list[Turn]
+    images: tuple[PromptImage, ...] = ()
 
     def body(self) -> str:
-        """The request as recorded: the seed's `{"message", "history"}`."""
-        payload = {"message": self.message, "history": [t.__dict__ for t in self.history]}
+        """The request as recorded: the seed's `{"message", "history"}`, and the images' names
+        and types (never their signed URLs, which are credentials for an hour)."""
+        payload: dict[str, object] = {
+            "message": self.message,
+            "history": [t.__dict__ for t in self.history],
+        }
+        if self.images:
+            payload["attachments"] = [{"name": i.name, "mime": i.mime} for i in self.images]
         return json.dumps(payload, ensure_ascii=False)
 
 
@@ -74,6 +87,8 @@ class AIInteractionService:
         provider: AIProvider,
         settings: Settings,
         assistant_user_id: str,
+        image_url: ImageUrl | None = None,
+        image_data: ImageData | None = None,
     ) -> None:
         self.db = db
         self.writer = writer
@@ -85,6 +100,10 @@ class AIInteractionService:
         self.max_reply_chars = settings.ai_max_reply_chars
         self.assistant_user_id = assistant_user_id
         self.copilot = CopilotTask(db, writer, fanout, provider, settings)
+        self.image_url = image_url
+        # AI_VISION with an SDK provider: the image itself goes in the request.
+        inline = settings.ai_vision and settings.ai_provider in INLINE_IMAGE_PROVIDERS
+        self.image_data = image_data if inline else None
 
     @property
     def lease(self) -> timedelta:
@@ -134,7 +153,7 @@ class AIInteractionService:
         try:
             reply, attempts = await call_with_retries(
                 self.provider,
-                Prompt(request.message, request.history, self.system_prompt),
+                Prompt(request.message, request.history, self.system_prompt, images=request.images),
                 self.policy,
                 coalescer.add,
                 record_id=request.record_id,
@@ -163,13 +182,34 @@ class AIInteractionService:
             )
             rows = await messages.get_history(message.group_id, message.seq, self.history_limit)
         history = [as_turn(m.from_user_role, name, m.msg_content) for m, name in rows]
-        text = as_turn(message.from_user_role, sender_name, message.msg_content).content
+        images = await self._images(message)
+        content = message.msg_content or " ".join(f"[{image.name}]" for image in images)
+        text = as_turn(message.from_user_role, sender_name, content).content
         request = ClaimedRequest(
-            claimed.record_id, claimed.token, message.group_id, message.message_id, text, history
+            claimed.record_id,
+            claimed.token,
+            message.group_id,
+            message.message_id,
+            text,
+            history,
+            images,
         )
         return Context(
             request, recalled=message.recalled_at is not None, assistant=member is not None
         )
+
+    async def _images(self, message: Message) -> tuple[PromptImage, ...]:
+        """An IMAGE message's picture (SPEC §12): an absolute signed URL, and with AI_VISION
+        for an SDK provider the image itself, scaled down."""
+        attachment = message.attachment
+        if message.msg_type != MessageType.IMAGE or attachment is None or self.image_url is None:
+            return ()
+        attachment_id = str(attachment["attachment_id"])
+        jpeg = None
+        if self.image_data is not None:
+            jpeg = await self.image_data(attachment_id, int(attachment["size"]))
+        url = self.image_url(attachment_id)
+        return (PromptImage(url, str(attachment["mime"]), str(attachment["name"]), jpeg),)
 
     async def _store(
         self, request: ClaimedRequest, reply: str, attempts: int, started: float

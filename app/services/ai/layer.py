@@ -18,7 +18,7 @@ from app.config import Settings
 from app.db.session import Database
 from app.realtime.fanout import Fanout
 from app.realtime.slots import SlotStore
-from app.services.ai.ai_interaction_service import AIInteractionService
+from app.services.ai.ai_interaction_service import AIInteractionService, ImageData, ImageUrl
 from app.services.ai.copilot.handover import HandoverHook
 from app.services.ai.copilot.service import CopilotService
 from app.services.ai.copilot.task import instructions
@@ -42,6 +42,10 @@ class AIParts:
     writer: MessageWriter
     fanout: Fanout
     assistant_user_id: str
+    image_url: ImageUrl | None = None
+    """Signed absolute URLs of IMAGE messages' pictures (SPEC §12)."""
+    image_data: ImageData | None = None
+    """IMAGE messages' pictures themselves, scaled down (AI_VISION)."""
 
 
 def ai_http_client(timeout: float) -> httpx.AsyncClient:
@@ -66,6 +70,8 @@ class AIWorker:
             create_provider(settings, self.client),
             settings,
             parts.assistant_user_id,
+            parts.image_url,
+            parts.image_data,
         )
 
     async def stop(self) -> None:

@@ -3,6 +3,7 @@
 Services build them here and hand them to the fan-out; nothing here sends anything.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from app.models import Message
@@ -10,13 +11,17 @@ from app.realtime.envelope import Event
 from app.schemas.group import GroupResponse
 from app.schemas.message import MessageResponse
 
+Present = Callable[[dict[str, Any]], dict[str, Any]]
+"""Turns a stored message row into what clients get (`Hooks.present`: attachment links)."""
 
-def message_payload(message: Message) -> dict[str, Any]:
-    return MessageResponse.model_validate(message).model_dump(mode="json")
+
+def message_payload(message: Message, present: Present | None = None) -> dict[str, Any]:
+    payload = MessageResponse.model_validate(message).model_dump(mode="json")
+    return payload if present is None else present(payload)
 
 
-def message_event(message: Message) -> Event:
-    return {"type": "message", "message": message_payload(message)}
+def message_event(message: Message, present: Present | None = None) -> Event:
+    return {"type": "message", "message": message_payload(message, present)}
 
 
 def membership_event(kind: str, group_id: str, user_id: str) -> Event:

@@ -10,7 +10,7 @@ import logging
 
 from app.db.session import Database
 from app.errors import InvalidInput, PermissionDenied
-from app.models import Group, User, UserRole
+from app.models import Group, Message, User, UserRole
 from app.realtime.fanout import Fanout
 from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.group_repository import GroupRepository
@@ -26,7 +26,7 @@ from app.schemas.group import (
 )
 from app.schemas.message import MessageResponse
 from app.services.core.actor import Actor
-from app.services.core.events import group_updated_event, membership_event
+from app.services.core.events import group_updated_event, membership_event, message_payload
 from app.services.core.hooks import GroupChange, Hooks, run_after_commit
 from app.services.core.membership import MemberJoin, MemberLeave, require_user
 from app.services.core.message_writer import MessageWriter
@@ -169,9 +169,7 @@ class GroupService:
                     "unread_count": unread.get(group.group_id, 0),
                     "last_read_seq": member.last_read_seq,
                     "last_message": (
-                        MessageResponse.model_validate(last[group.group_id])
-                        if group.group_id in last
-                        else None
+                        self._last_message(last[group.group_id]) if group.group_id in last else None
                     ),
                 }
             )
@@ -179,6 +177,12 @@ class GroupService:
         ]
         summaries.sort(key=lambda s: s.updated_at, reverse=True)
         return summaries
+
+    def _last_message(self, message: Message) -> MessageResponse:
+        """A group's last message as clients get it (an attachment with its signed links)."""
+        if message.attachment is None:
+            return MessageResponse.model_validate(message)
+        return MessageResponse.model_validate(message_payload(message, self.hooks.present))
 
     async def add_member(
         self, actor: Actor, group_id: str, body: GroupMemberAdd

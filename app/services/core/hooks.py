@@ -6,6 +6,10 @@ write rows there (an outbox that commits with the change), and runs the work the
 only after the commit. Layers register at start-up (app/bootstrap.py). Two kinds of change:
 a message appended to a group's log (which for a join or leave carries the membership change
 too), and a group's settings updated (a doctor switching the AI off is the hand-over).
+
+A layer may also present what the core stores: the attachments layer turns a message's stored
+attachment metadata into what a client gets (signed, short-lived URLs), per response and after
+every read, so nothing signed is ever stored or cached.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +26,8 @@ from app.models import Message
 logger = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[None]]
+AttachmentLinks = Callable[[dict[str, Any]], dict[str, Any]]
+"""A message's stored attachment metadata → the `attachment` object clients get (a new dict)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,18 @@ class Hooks:
     def __init__(self) -> None:
         self._message_hooks: list[MessageHook] = []
         self._group_hooks: list[GroupHook] = []
+        self._attachment_links: AttachmentLinks | None = None
+
+    def set_attachment_links(self, links: AttachmentLinks) -> None:
+        self._attachment_links = links
+
+    def present(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A message row as clients get it: its attachment with links (a copy when changed;
+        the row itself, which may be cached, is never touched)."""
+        attachment = row.get("attachment")
+        if attachment is None or self._attachment_links is None:
+            return row
+        return {**row, "attachment": self._attachment_links(attachment)}
 
     def add_message_hook(self, hook: MessageHook) -> None:
         self._message_hooks.append(hook)

@@ -177,5 +177,6 @@ class MessageRecall(MessageChange):
 
     async def apply(self, session: AsyncSession, target: Message, entry: Message) -> None:
         target.msg_content = ""
+        target.attachment = None  # SPEC §12: a recalled message's attachment is not served
         target.recalled_at = entry.created_at
         await MessageRepository(session).empty_edits_of(target)

@@ -21,9 +21,9 @@ from app.repositories.group_member_repository import GroupMemberRepository
 from app.repositories.group_repository import GroupRepository
 from app.repositories.message_repository import MessageRepository
 from app.repositories.message_revision_repository import MessageRevisionRepository
-from app.schemas.message import MessageCreate
+from app.schemas.message import MessageCreate, MessageResponse
 from app.services.core.actor import Actor
-from app.services.core.events import read_event
+from app.services.core.events import message_payload, read_event
 from app.services.core.history_cache import HistoryCache
 from app.services.core.message_changes import (
     ChangeWindows,
@@ -76,6 +76,23 @@ class MessageService:
         self.fanout = fanout
         self.rate_limiter = rate_limiter
         self.windows = windows
+
+    def payload(self, message: Message) -> MessageRow:
+        """A stored message as clients get it (attachment links signed now)."""
+        return message_payload(message, self.writer.hooks.present)
+
+    def response(self, message: Message) -> MessageResponse:
+        """`MessageResponse` of a stored message; only one with an attachment pays for the
+        links (a plain send is validated once, as before attachments existed)."""
+        if message.attachment is None:
+            return MessageResponse.model_validate(message)
+        return MessageResponse.model_validate(self.payload(message))
+
+    def _presented(self, rows: list[MessageRow]) -> list[MessageRow]:
+        """Read rows as clients get them: links are added to copies, after the read, so rows
+        that may be kept for later reads never hold a signed (expiring) URL."""
+        present = self.writer.hooks.present
+        return [present(row) for row in rows]
 
     async def send_message(
         self, sender: User, body: MessageCreate, *, connection_id: str | None = None
@@ -200,7 +217,7 @@ class MessageService:
         total, rows = await self._read_page(
             reader, group_id, limit=page_size, offset=(page - 1) * page_size
         )
-        return rows, total
+        return self._presented(rows), total
 
     async def get_messages_page(
         self,
@@ -216,7 +233,7 @@ class MessageService:
         _, rows = await self._read_page(
             reader, group_id, after_seq=after_seq, before_seq=before_seq, limit=limit + 1
         )
-        return MessagePage(rows[:limit], has_more=len(rows) > limit)
+        return MessagePage(self._presented(rows[:limit]), has_more=len(rows) > limit)
 
     async def _read_page(
         self,

@@ -70,6 +70,8 @@ class Draft:
     mentions: tuple[str, ...] = ()
     target_message_id: str | None = None
     """The message an EDIT or RECALL entry changes."""
+    attachment: dict[str, Any] | None = None
+    """IMAGE / FILE: the attachment's metadata, stored with the message."""
 
     def to_message(self, group_id: str, seq: int) -> Message:
         message = Message(
@@ -89,6 +91,8 @@ class Draft:
             message.mentions = list(self.mentions)
         if self.target_message_id is not None:
             message.target_message_id = self.target_message_id
+        if self.attachment is not None:
+            message.attachment = self.attachment
         return message
 
 
@@ -330,7 +334,7 @@ class MessageWriter:
                 announce = {}
             self.fanout.to_group(
                 message.group_id,
-                message_event(message),
+                message_event(message, self.hooks.present),
                 exclude_connection_id=pending.exclude_connection_id,
                 also_user_ids=item.also_user_ids,
                 **announce,

@@ -1,16 +1,17 @@
 // The composer: the text box with its character counter, the reply/edit bar (replying to a
 // message, or editing one of mine), and the mention picker (typing `@` offers the group's
 // members, the AI assistant included; a pick is sent as a user id). COMPOSER_TOOLS is the slot
-// for tools beside the text box (attachments come next).
+// for tools beside the text box (the attach button).
 
 import { insertMention, mentionCandidates, mentionIds, mentionQuery, excerpt } from "../compose.js";
 import { COUNTER_FROM_CHARS, contentLength, MAX_CONTENT_CHARS } from "../format.js";
 import { html, useEffect, useLayoutEffect, useRef, useState } from "../html.js";
 import { formatNumber, t } from "../i18n/index.js";
+import { AttachButton } from "./Attachments.js";
 import { useApp } from "./common.js";
 
 /** Tools shown before the text box: [{id, Tool}], each rendered as <Tool groupId />. */
-export const COMPOSER_TOOLS = [];
+export const COMPOSER_TOOLS = [{ id: "attach", Tool: AttachButton }];
 
 function ComposeBar({ groupId, composing }) {
   const { store, ctl } = useApp();

@@ -48,7 +48,13 @@ function preview(group, store, ctl) {
   const mine = last.from_user_id === store.meId();
   if (last.recalled_at) return t(mine ? "msg.recalled_mine" : "msg.recalled");
   const who = last.from_user_id === store.meId() ? t("msg.you") : ctl.nameOf(last.from_user_id);
-  return t("list.preview", { who, text: last.msg_content });
+  return t("list.preview", { who, text: last.msg_content || attachmentLabel(last) });
+}
+
+/** What an IMAGE or FILE without a caption says in the list: [Photo] or the file's name. */
+function attachmentLabel(message) {
+  if (!message.attachment) return "";
+  return message.msg_type === "IMAGE" ? t("attach.photo") : `[${message.attachment.name}]`;
 }
 
 export function GroupList() {

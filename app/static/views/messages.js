@@ -6,6 +6,7 @@
 import { Component, html } from "../html.js";
 import { errorText, formatDay, formatFull, formatNumber, t } from "../i18n/index.js";
 import { Badge, RichText, secondsUntil, Time, useApp, useTick } from "./common.js";
+import { AttachmentView } from "./Attachments.js";
 import { MessageActions, ReplyQuote } from "./MessageActions.js";
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -78,7 +79,10 @@ export class MessageItem extends Component {
         : html`<div class="msg-body">
             <div class="bubble">
               ${m.reply_to ? html`<${ReplyQuote} groupId=${m.group_id} messageId=${m.reply_to} />` : null}
-              <span class="msg-text"><${RichText} text=${m.msg_content} mentions=${m.mentions} nameOf=${nameOf} meId=${meId} /></span>
+              ${m.attachment ? html`<${AttachmentView} attachment=${m.attachment} />` : null}
+              ${m.msg_content || !m.attachment
+                ? html`<span class="msg-text"><${RichText} text=${m.msg_content} mentions=${m.mentions} nameOf=${nameOf} meId=${meId} /></span>`
+                : null}
             </div>
             <${MessageActions} message=${m} mine=${mine} />
           </div>`}
@@ -108,7 +112,8 @@ export function PendingItem({ pending: p, role }) {
     <${Head} name=${t("msg.you")} role=${role} iso=${p.created_at} />
     <div class="bubble">
       ${p.reply_to ? html`<${ReplyQuote} groupId=${p.group_id} messageId=${p.reply_to} />` : null}
-      <${RichText} text=${p.content} />
+      ${p.attachment ? html`<span class="attachment pending">${p.attachment.name}</span>` : null}
+      ${p.content ? html`<${RichText} text=${p.content} />` : null}
     </div>
     <p class="msg-status" role=${p.status === "failed" ? "alert" : undefined}>
       <span>${status}</span>

@@ -14,6 +14,7 @@ from app.services.ai.providers.base import (
     DeltaCallback,
     PermanentAIError,
     Prompt,
+    PromptImage,
     RetryableAIError,
     Turn,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "MockProvider",
     "PermanentAIError",
     "Prompt",
+    "PromptImage",
     "RetryableAIError",
     "Turn",
     "create_provider",
@@ -58,6 +60,7 @@ def create_provider(settings: Settings, http_client: httpx.AsyncClient) -> AIPro
             max_tokens=settings.ai_max_tokens,
             max_reply_chars=settings.ai_max_reply_chars,
             timeout=settings.ai_service_timeout,
+            vision=settings.ai_vision,
         )
     if settings.ai_provider == "anthropic":
         from app.services.ai.providers.anthropic_messages import AnthropicProvider
@@ -69,5 +72,6 @@ def create_provider(settings: Settings, http_client: httpx.AsyncClient) -> AIPro
             max_tokens=settings.ai_max_tokens,
             max_reply_chars=settings.ai_max_reply_chars,
             timeout=settings.ai_service_timeout,
+            vision=settings.ai_vision,
         )
     return MockProvider()

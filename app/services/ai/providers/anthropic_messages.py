@@ -8,16 +8,24 @@ ours in `_mapped`.
 
 from __future__ import annotations
 
+import base64
+
 import anthropic
 import httpx2
 from anthropic import AsyncAnthropic, AsyncStream
-from anthropic.types import MessageParam, RawMessageStreamEvent
+from anthropic.types import (
+    ImageBlockParam,
+    MessageParam,
+    RawMessageStreamEvent,
+    TextBlockParam,
+)
 
 from app.services.ai.providers.base import (
     AIError,
     DeltaCallback,
     PermanentAIError,
     Prompt,
+    PromptImage,
     RetryableAIError,
     Turn,
     broke_off,
@@ -44,8 +52,10 @@ class AnthropicProvider:
         max_tokens: int,
         max_reply_chars: int,
         timeout: float,
+        vision: bool = False,
     ) -> None:
         self.url = base_url
+        self.vision = vision
         self.model = model
         self.max_tokens = max_tokens
         self.max_reply_chars = max_reply_chars
@@ -62,7 +72,7 @@ class AnthropicProvider:
             stream = await self.client.messages.create(
                 model=self.model,
                 max_tokens=self.max_tokens,
-                messages=alternating(prompt),
+                messages=alternating(prompt, vision=self.vision),
                 stream=True,
                 system=prompt.system or anthropic.omit,
             )
@@ -108,9 +118,10 @@ class AnthropicProvider:
         await self.client.close()
 
 
-def alternating(prompt: Prompt) -> list[MessageParam]:
+def alternating(prompt: Prompt, *, vision: bool = False) -> list[MessageParam]:
     """History and message as user/assistant turns that alternate and open with `user`:
-    consecutive turns of one role are joined (a patient's several messages in a row)."""
+    consecutive turns of one role are joined (a patient's several messages in a row). With
+    `vision`, the message's images follow its text in the last turn (SPEC §12)."""
     turns = [*prompt.history, Turn("user", prompt.message)]
     if turns[0].role != "user":
         turns.insert(0, Turn("user", LEADING_USER_TURN))
@@ -120,7 +131,22 @@ def alternating(prompt: Prompt) -> list[MessageParam]:
             merged[-1] = Turn(turn.role, f"{merged[-1].content}\n\n{turn.content}")
         else:
             merged.append(turn)
-    return [_param(turn) for turn in merged]
+    params = [_param(turn) for turn in merged]
+    if vision and prompt.images:
+        blocks: list[TextBlockParam | ImageBlockParam] = [
+            {"type": "text", "text": merged[-1].content}
+        ]
+        blocks += [_image_block(image) for image in prompt.images]
+        params[-1] = {"role": "user", "content": blocks}
+    return params
+
+
+def _image_block(image: PromptImage) -> ImageBlockParam:
+    """The image itself (base64) when at hand, else its signed URL."""
+    if image.jpeg is None:
+        return {"type": "image", "source": {"type": "url", "url": image.url}}
+    data = base64.b64encode(image.jpeg).decode()
+    return {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": data}}
 
 
 def _param(turn: Turn) -> MessageParam:

@@ -10,6 +10,7 @@ Providers never retry (the SDKs' own retries are off): the caller owns the one r
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,14 +29,33 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class PromptImage:
+    """An image the message carries (SPEC §12): an absolute, short-lived signed URL."""
+
+    url: str
+    mime: str
+    name: str
+    jpeg: bytes | None = None
+    """The image itself, scaled down (AI_VISION): sent inline by the SDK providers."""
+
+    def data_url(self) -> str:
+        """`data:image/jpeg;base64,…` when the image itself is at hand, else the signed URL."""
+        if self.jpeg is None:
+            return self.url
+        return "data:image/jpeg;base64," + base64.b64encode(self.jpeg).decode()
+
+
+@dataclass(frozen=True)
 class Prompt:
     """One request to the AI: the task's `message`, the conversation before it (`history`,
-    oldest first), the `system` prompt, and the `kind` of task (REPLY, SUMMARY, SUGGESTION)."""
+    oldest first), the `system` prompt, the `kind` of task (REPLY, SUMMARY, SUGGESTION), and
+    the images the message carries."""
 
     message: str
     history: Sequence[Turn]
     system: str
     kind: str = "REPLY"
+    images: Sequence[PromptImage] = ()
 
 
 class AIError(Exception):

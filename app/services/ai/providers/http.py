@@ -1,4 +1,5 @@
-"""The seed's contract: `POST AI_SERVICE_URL` `{"message", "history"[, "kind"]}` → `{"reply"}`,
+"""The seed's contract: `POST AI_SERVICE_URL` `{"message", "history"[, "kind"][, "attachments"]}`
+→ `{"reply"}`,
 with `Authorization: Bearer AI_SERVICE_API_KEY`, through the shared `httpx.AsyncClient`.
 
 The body is streamed and read with a cap: a runaway answer is refused, never held whole.
@@ -50,6 +51,11 @@ class HttpProvider:
         }
         if prompt.kind != "REPLY":
             body["kind"] = prompt.kind
+        if prompt.images:  # SPEC §12: only when there are some
+            body["attachments"] = [
+                {"url": image.url, "mime": image.mime, "name": image.name}
+                for image in prompt.images
+            ]
         try:
             async with self.client.stream(
                 "POST", self.url, json=body, headers=self.headers

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import openai
 from openai import AsyncOpenAI, AsyncStream
-from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+from openai.types.chat import (
+    ChatCompletionChunk,
+    ChatCompletionContentPartParam,
+    ChatCompletionMessageParam,
+)
 
 from app.services.ai.providers.base import (
     AIError,
@@ -35,8 +39,10 @@ class OpenAIChatProvider:
         max_tokens: int,
         max_reply_chars: int,
         timeout: float,
+        vision: bool = False,
     ) -> None:
         self.name = name
+        self.vision = vision
         self.url = base_url
         self.model = model
         self.temperature = temperature
@@ -52,7 +58,7 @@ class OpenAIChatProvider:
     async def complete(self, prompt: Prompt, on_delta: DeltaCallback | None = None) -> str:
         pieces: list[str] = []
         try:
-            stream = await self._create(_messages(prompt))
+            stream = await self._create(_messages(prompt, vision=self.vision))
             async with stream:
                 end = await self._read(stream, pieces, on_delta)
         except openai.OpenAIError as exc:
@@ -111,7 +117,7 @@ class OpenAIChatProvider:
         await self.client.close()
 
 
-def _messages(prompt: Prompt) -> list[ChatCompletionMessageParam]:
+def _messages(prompt: Prompt, *, vision: bool = False) -> list[ChatCompletionMessageParam]:
     messages: list[ChatCompletionMessageParam] = []
     if prompt.system:
         messages.append({"role": "system", "content": prompt.system})
@@ -120,7 +126,12 @@ def _messages(prompt: Prompt) -> list[ChatCompletionMessageParam]:
             messages.append({"role": "assistant", "content": turn.content})
         else:
             messages.append({"role": "user", "content": turn.content})
-    messages.append({"role": "user", "content": prompt.message})
+    if vision and prompt.images:  # SPEC §12, AI_VISION: the image itself, as content parts
+        parts: list[ChatCompletionContentPartParam] = [{"type": "text", "text": prompt.message}]
+        parts += [{"type": "image_url", "image_url": {"url": i.data_url()}} for i in prompt.images]
+        messages.append({"role": "user", "content": parts})
+    else:
+        messages.append({"role": "user", "content": prompt.message})
     return messages
 
 

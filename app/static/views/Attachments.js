@@ -1,0 +1,70 @@
+// Attachments (SPEC §12): the composer's attach button (upload, then send the attachment as an
+// IMAGE or FILE message) and how a message shows its attachment (an image's thumbnail opening
+// the full picture, or a file's name and size as a download link). Links are the server's
+// short-lived signed URLs, so <img src> needs no header.
+
+import { html, useRef, useState } from "../html.js";
+import { formatNumber, t } from "../i18n/index.js";
+import { useApp } from "./common.js";
+
+// Drawn here rather than as emoji: not every device has an emoji font.
+const paperclip = () => html`<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"
+  stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
+  <path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9" />
+</svg>`;
+const documentIcon = () => html`<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"
+  stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
+  <path d="M14 3H6a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V9z" /><path d="M14 3v6h6M8 13h8M8 17h6" />
+</svg>`;
+
+const ACCEPT = "image/jpeg,image/png,image/webp,image/gif,image/heic,.heic,application/pdf,text/plain,.txt";
+
+export function fileSize(bytes) {
+  if (bytes < 1024) return t("attach.bytes", { count: formatNumber(bytes) });
+  if (bytes < 1024 * 1024) return t("attach.kib", { count: formatNumber(Math.round(bytes / 1024)) });
+  return t("attach.mib", { count: formatNumber(Math.round((bytes / (1024 * 1024)) * 10) / 10) });
+}
+
+export function AttachButton({ groupId }) {
+  const { ctl, store } = useApp();
+  const input = useRef(null);
+  const [busy, setBusy] = useState(false);
+
+  async function onChange(event) {
+    const file = event.currentTarget.files?.[0];
+    event.currentTarget.value = ""; // the same file can be picked again
+    if (!file) return;
+    setBusy(true);
+    try {
+      const uploaded = await ctl.api.uploadAttachment(groupId, file);
+      const { attachment_id, name, mime } = uploaded;
+      const result = ctl.send("", { attachment: { attachment_id, name, mime } });
+      if (!result.ok) store.toast("error", "attach.failed", { reason: result.reason });
+    } catch (error) {
+      ctl.report("attach.failed")(error);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return html`<label id="attach" class=${`attach${busy ? " busy" : ""}`} title=${t("attach.label")}>
+    ${busy ? html`<span aria-hidden="true">…</span>` : paperclip()}
+    <span class="sr-only">${busy ? t("attach.uploading") : t("attach.label")}</span>
+    <input id="attach-input" type="file" accept=${ACCEPT} ref=${input} disabled=${busy}
+      class="sr-only" onChange=${onChange} />
+  </label>`;
+}
+
+export function AttachmentView({ attachment: a }) {
+  if (a.thumbnail_url) {
+    return html`<a class="attachment image" href=${a.url} target="_blank" rel="noopener" title=${a.name}>
+      <img src=${a.thumbnail_url} alt=${a.name} loading="lazy"
+        width=${a.width ? Math.min(320, a.width) : undefined} />
+    </a>`;
+  }
+  return html`<a class="attachment file" href=${a.url} download=${a.name} rel="noopener">
+    ${documentIcon()}
+    <span class="attachment-name">${a.name}</span>
+    <span class="attachment-size">${fileSize(a.size)}</span>
+  </a>`;
+}
