@@ -1,6 +1,6 @@
 """Queries on `sessions` and `refresh_tokens`."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -126,13 +126,16 @@ class SessionRepository:
         )
 
 
-async def open_session_owner(conn: AsyncConnection, session_id: str, now: datetime) -> str | None:
-    """The user of an open session (not revoked, not expired), else None. On a bare
-    connection: every authenticated call whose session is not cached asks this."""
-    return await conn.scalar(
-        select(UserSession.user_id).where(
-            UserSession.session_id == session_id,
+async def open_session_owners(
+    conn: AsyncConnection, session_ids: Collection[str], now: datetime
+) -> dict[str, str]:
+    """The users of those of `session_ids` that are open (not revoked, not expired). On a bare
+    connection: every authenticated call whose session is not cached waits for this."""
+    rows = await conn.execute(
+        select(UserSession.session_id, UserSession.user_id).where(
+            UserSession.session_id.in_(session_ids),
             UserSession.revoked_at.is_(None),
             UserSession.expires_at > now,
         )
     )
+    return {row.session_id: row.user_id for row in rows}

@@ -16,7 +16,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,9 +26,10 @@ from app.db.base import utcnow
 from app.db.session import Database
 from app.errors import NotFound, Unauthorized
 from app.realtime.fanout import Fanout
-from app.repositories.session_repository import SessionRepository, open_session_owner
+from app.repositories.session_repository import SessionRepository, open_session_owners
 from app.schemas.auth import SessionResponse
 from app.services.core.auth_service import Claims, TokenService
+from app.services.core.session_lookups import SessionLookups
 from app.utils.id_generator import generate_session_id
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class SessionService:
         self.fanout = fanout
         self.refresh_lifetime = timedelta(days=refresh_days)
         self._open: dict[str, tuple[float, str | None]] = {}
+        self._lookups = SessionLookups(self._open_owners)
 
     async def open(self, user_id: str, user_agent: str | None) -> TokenPair:
         async with self.db.write() as session, session.begin():
@@ -118,8 +120,7 @@ class SessionService:
         if cached is not None and cached[0] > now:
             owner = cached[1]
         else:
-            async with self.db.reader() as conn:
-                owner = await open_session_owner(conn, claims.session_id, utcnow())
+            owner = await self._lookups.owner(claims.session_id)
             self._remember(claims.session_id, owner, now)
         if owner != claims.user_id:
             raise Unauthorized("The session has ended; sign in again", code="SESSION_REVOKED")
@@ -173,6 +174,10 @@ class SessionService:
         now = time.monotonic()
         for session_id in session_ids:
             self._remember(session_id, None, now)
+
+    async def _open_owners(self, session_ids: Collection[str]) -> dict[str, str]:
+        async with self.db.reader() as conn:
+            return await open_session_owners(conn, session_ids, utcnow())
 
     def _remember(self, session_id: str, owner: str | None, now: float) -> None:
         if len(self._open) >= OPEN_CACHE_SIZE:
