@@ -17,10 +17,12 @@ class Owners:
         self.queries: list[set[str]] = []
         self.gate = asyncio.Event()
         self.gate.set()
+        self.asked = asyncio.Event()
         self.error: Exception | None = None
 
     async def __call__(self, session_ids: Collection[str]) -> dict[str, str]:
         self.queries.append(set(session_ids))
+        self.asked.set()
         await self.gate.wait()
         if self.error is not None:
             raise self.error
@@ -40,10 +42,8 @@ async def test_checks_asked_during_a_query_go_in_the_next_one() -> None:
     owners.gate.clear()
     lookups = SessionLookups(owners)
     first = asyncio.create_task(lookups.owner("s1"))
-    while not owners.queries:
-        await asyncio.sleep(0)
+    await owners.asked.wait()
     second = asyncio.create_task(lookups.owner("s2"))
-    await asyncio.sleep(0)
     owners.gate.set()
     assert (await first, await second) == ("u1", "u2")
     assert owners.queries == [{"s1"}, {"s2"}]
@@ -65,8 +65,7 @@ async def test_a_caller_that_gives_up_leaves_the_answer_to_the_others() -> None:
     lookups = SessionLookups(owners)
     impatient = asyncio.create_task(lookups.owner("s1"))
     patient = asyncio.create_task(lookups.owner("s1"))
-    while not owners.queries:
-        await asyncio.sleep(0)
+    await owners.asked.wait()
     impatient.cancel()
     with pytest.raises(asyncio.CancelledError):
         await impatient
