@@ -132,6 +132,24 @@ class Settings(BaseSettings):
     message_recall_window_minutes: int = Field(default=2, ge=0, le=60 * 24 * 365)
     """How long a sender may recall a message (a group's doctors may at any time); 0: never."""
 
+    # Notifications (SPEC §13).
+    webhook_url: str = ""
+    """Where events are POSTed (signed per Standard Webhooks); empty: webhooks off."""
+    webhook_secret: SecretStr = SecretStr("")
+    """`whsec_` + base64 of the signing key; required when `WEBHOOK_URL` is set."""
+    webhook_max_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+    """One attempt's deadline, response included."""
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """The first retry's delay; it doubles per attempt, capped at an hour."""
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
+    webhook_backlog_alert_seconds: float = Field(default=300.0, gt=0)
+    """`/health` reports a backlog when the oldest pending delivery is older than this."""
+    push_enabled: bool = False
+    push_contact: str = "mailto:admin@localhost"
+    """The VAPID `sub` claim: how a push service reaches the operator."""
+    push_concurrency: int = Field(default=16, ge=1, le=256)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
@@ -168,6 +186,22 @@ class Settings(BaseSettings):
         if value != "memory://" and not value.startswith(("redis://", "rediss://")):
             raise ValueError("must be memory:// or a redis:// URL")
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_webhook(cls, value: str) -> str:
+        if value and (
+            urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc
+        ):
+            raise ValueError("must be an http:// or https:// URL (or empty to switch webhooks off)")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_secret_given(self) -> Settings:
+        secret = self.webhook_secret.get_secret_value()
+        if self.webhook_url and not secret.startswith("whsec_"):
+            raise ValueError("WEBHOOK_SECRET (whsec_ + base64) is required when WEBHOOK_URL is set")
+        return self
 
     @model_validator(mode="after")
     def _apply_seed_names(self) -> Settings:

@@ -46,3 +46,14 @@ HTTP_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 RATE_LIMITED = Counter("im_rate_limited_total", "Sends refused by the rate limit")
+WEBHOOK_DELIVERIES = Counter(
+    "im_webhook_deliveries_total",
+    "Webhook attempts settled, by outcome: delivered, retry (scheduled again), failed (for good)",
+    ["status"],
+)
+WEBHOOK_LAG = Histogram(
+    "im_webhook_delivery_lag_seconds",
+    "From the commit of a change to its webhook's acceptance by the receiver",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 60, 300, 3600),
+)
+PUSH_SENT = Counter("im_push_sent_total", "Web Push notifications, by outcome", ["status"])

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = (
+    "webhook_deliveries",
+    "push_subscriptions",
     "refresh_tokens",
     "sessions",
     "password_reset_codes",

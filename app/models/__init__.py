@@ -8,8 +8,10 @@ from app.models.invite import Invite
 from app.models.message import Message
 from app.models.message_revision import MessageRevision
 from app.models.password_reset import PasswordResetCode
+from app.models.push_subscription import PushSubscription
 from app.models.session import RefreshToken, UserSession
 from app.models.user import User
+from app.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
     "AIInteractionRecord",
@@ -22,8 +24,10 @@ __all__ = [
     "MessageRevision",
     "MessageType",
     "PasswordResetCode",
+    "PushSubscription",
     "RefreshToken",
     "User",
     "UserRole",
     "UserSession",
+    "WebhookDelivery",
 ]

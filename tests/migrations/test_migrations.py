@@ -37,6 +37,15 @@ EXPECTED_INDEXES = {
         "idx_password_reset_codes_user_id",
     },
     "message_revisions": {"idx_message_revisions_message_id"},
+    "webhook_deliveries": {
+        "idx_webhook_deliveries_delivery_id",
+        "idx_webhook_deliveries_status_due",
+        "idx_webhook_deliveries_group_status",
+    },
+    "push_subscriptions": {
+        "idx_push_subscriptions_endpoint_hash",
+        "idx_push_subscriptions_user_id",
+    },
 }
 EXPECTED_UNIQUES = {
     "group_members": {"uk_group_user"},

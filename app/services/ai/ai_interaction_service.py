@@ -30,7 +30,7 @@ from app.services.ai.deltas import DeltaCoalescer
 from app.services.ai.outbox import DISPATCH_GRACE, ClaimedMessage
 from app.services.ai.providers import AIProvider, Prompt, Turn
 from app.services.ai.reply import AIReply, ClaimLost, ReplyOutcome
-from app.services.ai.transitions import Claim, Fail, RequeueDue, Skip
+from app.services.ai.transitions import Claim, Fail, FailureListener, RequeueDue, Skip
 from app.services.core.message_writer import MessageWriter
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,8 @@ class AIInteractionService:
         self.system_prompt = settings.ai_system_prompt
         self.max_reply_chars = settings.ai_max_reply_chars
         self.assistant_user_id = assistant_user_id
+        self.failure_listeners: list[FailureListener] = []
+        """Told inside the transaction that marks a record FAILED (the wiring adds them)."""
 
     @property
     def lease(self) -> timedelta:
@@ -205,7 +207,16 @@ class AIInteractionService:
         record_id = request.record_id
         duration_ms = int((time.perf_counter() - started) * 1000)
         applied = await self.writer.apply(
-            Fail(record_id, request.token, error, request.body(), duration_ms, attempts)
+            Fail(
+                record_id,
+                request.token,
+                error,
+                request.body(),
+                duration_ms,
+                attempts,
+                request.group_id,
+                tuple(self.failure_listeners),
+            )
         )
         if not applied:
             AI_CLAIMS_LOST.inc()
