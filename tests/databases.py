@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLES = (
     "webhook_deliveries",
     "push_subscriptions",
+    "push_marks",
     "refresh_tokens",
     "sessions",
     "password_reset_codes",

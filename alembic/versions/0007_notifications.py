@@ -1,4 +1,4 @@
-"""Notifications (SPEC §13): the webhook outbox and Web Push subscriptions
+"""Notifications (SPEC §13): the webhook outbox, Web Push subscriptions and push marks
 
 Revision ID: 0007
 Revises: 0005
@@ -71,8 +71,33 @@ def upgrade() -> None:
         batch.create_index("idx_push_subscriptions_endpoint_hash", ["endpoint_hash"], unique=True)
         batch.create_index("idx_push_subscriptions_user_id", ["user_id"], unique=False)
 
+    op.create_table(
+        "push_marks",
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("group_id", sa.String(length=64), nullable=False),
+        sa.Column("pushed_seq", sa.Integer(), nullable=False),
+        *timestamps(),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.user_id"],
+            name=op.f("fk_push_marks_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.group_id"],
+            name=op.f("fk_push_marks_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=pk_name("push_marks")),
+        **table_kwargs(),
+    )
+    with op.batch_alter_table("push_marks") as batch:
+        batch.create_index("idx_push_marks_user_group", ["user_id", "group_id"], unique=True)
+
 
 def downgrade() -> None:
     # Their indexes go with them (MySQL refuses to drop an index a foreign key uses).
+    op.drop_table("push_marks")
     op.drop_table("push_subscriptions")
     op.drop_table("webhook_deliveries")

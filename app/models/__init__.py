@@ -8,6 +8,7 @@ from app.models.invite import Invite
 from app.models.message import Message
 from app.models.message_revision import MessageRevision
 from app.models.password_reset import PasswordResetCode
+from app.models.push_mark import PushMark
 from app.models.push_subscription import PushSubscription
 from app.models.session import RefreshToken, UserSession
 from app.models.user import User
@@ -24,6 +25,7 @@ __all__ = [
     "MessageRevision",
     "MessageType",
     "PasswordResetCode",
+    "PushMark",
     "PushSubscription",
     "RefreshToken",
     "User",

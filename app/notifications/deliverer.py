@@ -28,7 +28,9 @@ from app.services.core.message_writer import MessageWriter
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-LEASE_MARGIN = timedelta(seconds=30)
+LEASE_MARGIN = timedelta(seconds=5)
+"""A claim outlives the attempt's deadline by this much (time to record the outcome) before
+another deliverer presumes this one dead."""
 MAX_DELAY_SECONDS = 3600.0
 JITTER = 0.2
 

@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import GroupMember, Message, MessageType, UserRole
+from app.db.base import utcnow
+from app.models import GroupMember, MessageType, PushMark, UserRole
 from app.notifications.events import (
     WebhookEvent,
     ai_failed_event,
@@ -25,6 +26,7 @@ from app.notifications.events import (
 )
 from app.notifications.outbox import WebhookOutbox
 from app.notifications.push import PushNotice
+from app.notifications.upsert import upsert
 from app.services.core.hooks import AfterCommit, GroupChange, StoredMessage
 
 Online = Callable[[Iterable[str]], Awaitable[set[str]]]
@@ -105,21 +107,39 @@ class NotificationHook:
     async def _push_notice(
         self, session: AsyncSession, stored: StoredMessage, offline: list[Member]
     ) -> PushNotice | None:
-        """Who gets a push: offline members other than the sender, for whom this message is
-        the first unread one of the group since they last read (coalesced: one push per group
-        until they read), or who are mentioned (a mention always notifies)."""
+        """Who gets a push: offline members other than the sender who were not pushed for
+        this group since they last read (coalesced: one push per group until they read up to
+        it), and mentioned offline members always. Their marks move to this message."""
         message = stored.message
         if self.push is None or message.msg_type not in PUSHED_TYPES:
             return None
+        others = [member for member in offline if member.user_id != message.from_user_id]
+        if not others:
+            return None
+        marks = await _push_marks(session, message.group_id, [m.user_id for m in others])
         mentioned = set(stored.mentions)
         recipients: dict[str, bool] = {}
-        for member in offline:
-            if member.user_id == message.from_user_id:
-                continue
+        for member in others:
             if member.user_id in mentioned:
                 recipients[member.user_id] = True
-            elif not await _earlier_unread(session, message, member):
+            elif marks.get(member.user_id, 0) <= member.last_read_seq:
                 recipients[member.user_id] = False
+        now = utcnow()
+        for user_id in recipients:
+            values = {
+                "user_id": user_id,
+                "group_id": message.group_id,
+                "pushed_seq": message.seq,
+                "created_at": now,
+                "updated_at": now,
+            }
+            await upsert(
+                session,
+                PushMark,
+                values,
+                key=["user_id", "group_id"],
+                update=["pushed_seq", "updated_at"],
+            )
         if not recipients:
             return None
         return PushNotice(message.group_id, message.seq, message.from_user_id, recipients)
@@ -140,16 +160,10 @@ async def _offline_members(session: AsyncSession, group_id: str, online: Online)
     return [member for member in members if member.user_id not in connected]
 
 
-async def _earlier_unread(session: AsyncSession, message: Message, member: Member) -> bool:
-    """Whether the member already has an unread message of others in this group before this
-    one (then they were pushed for it, or saw it arrive)."""
-    earlier = exists().where(
-        and_(
-            Message.group_id == message.group_id,
-            Message.seq > member.last_read_seq,
-            Message.seq < message.seq,
-            Message.from_user_id != member.user_id,
-            Message.msg_type.in_(PUSHED_TYPES),
+async def _push_marks(session: AsyncSession, group_id: str, user_ids: list[str]) -> dict[str, int]:
+    rows = await session.execute(
+        select(PushMark.user_id, PushMark.pushed_seq).where(
+            PushMark.group_id == group_id, PushMark.user_id.in_(user_ids)
         )
     )
-    return bool(await session.scalar(select(earlier)))
+    return {row.user_id: row.pushed_seq for row in rows}

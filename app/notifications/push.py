@@ -122,14 +122,20 @@ class Pusher:
 
     async def deliver(self, notice: PushNotice) -> int:
         """Push one notice to every subscription of its recipients; returns how many went."""
+        # One short read each: a read transaction never holds one table while it waits for
+        # another (PostgreSQL could find a deadlock with a TRUNCATE or a schema change).
+        async with self.db.read() as session:
+            subscriptions = await PushSubscriptionRepository(session).of_users(notice.recipients)
+        if not subscriptions:
+            return 0
         async with self.db.read() as session:
             group_name = await session.scalar(
                 select(Group.group_name).where(Group.group_id == notice.group_id)
             )
+        async with self.db.read() as session:
             sender_name = await session.scalar(
                 select(User.username).where(User.user_id == notice.sender_id)
             )
-            subscriptions = await PushSubscriptionRepository(session).of_users(notice.recipients)
         sent = 0
         for user_id, owned in subscriptions.items():
             data = payload(notice, group_name or "", sender_name or "", notice.recipients[user_id])

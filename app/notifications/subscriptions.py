@@ -11,13 +11,11 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.mysql import insert as mysql_insert
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.models import PushSubscription
+from app.notifications.upsert import upsert
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 P256_POINT_BYTES = 65
@@ -94,19 +92,12 @@ class PushSubscriptionRepository:
             "created_at": now,
             "updated_at": now,
         }
-        changed = {k: values[k] for k in ("user_id", "p256dh", "auth", "updated_at")}
-        dialect = self.session.get_bind().dialect.name
-        if dialect == "mysql":
-            mysql = mysql_insert(PushSubscription).values(**values)
-            await self.session.execute(mysql.on_duplicate_key_update(**changed))
-            return
-        insert = (
-            postgresql_insert(PushSubscription)
-            if dialect == "postgresql"
-            else sqlite_insert(PushSubscription)
-        ).values(**values)
-        await self.session.execute(
-            insert.on_conflict_do_update(index_elements=["endpoint_hash"], set_=changed)
+        await upsert(
+            self.session,
+            PushSubscription,
+            values,
+            key=["endpoint_hash"],
+            update=["user_id", "p256dh", "auth", "updated_at"],
         )
 
     async def remove(self, endpoint: str, user_id: str | None = None) -> bool:

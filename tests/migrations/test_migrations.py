@@ -46,6 +46,7 @@ EXPECTED_INDEXES = {
         "idx_push_subscriptions_endpoint_hash",
         "idx_push_subscriptions_user_id",
     },
+    "push_marks": {"idx_push_marks_user_group"},
 }
 EXPECTED_UNIQUES = {
     "group_members": {"uk_group_user"},

@@ -105,6 +105,8 @@ class WebhookReceiver(LoopbackServer):
         super().__init__()
         self.verifier = Webhook(secret)
         self.queue: deque[Answer] = deque()
+        self.default = Answer()
+        """How requests are answered once the queue is empty."""
         self.deliveries: list[Delivery] = []
         self.bad_signatures = 0
         self.requests = 0
@@ -151,7 +153,7 @@ class WebhookReceiver(LoopbackServer):
             self.bad_signatures += 1
             await respond(send, 400, b"bad signature")
             return
-        answer = self.queue.popleft() if self.queue else Answer()
+        answer = self.queue.popleft() if self.queue else self.default
         if answer.kind == "hang":
             await self.release.wait()
             return
