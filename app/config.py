@@ -5,6 +5,8 @@ Nothing here builds settings at import time: call `get_settings()`, which tests 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import secrets
 from contextlib import suppress
@@ -193,14 +195,25 @@ class Settings(BaseSettings):
         if value and (
             urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc
         ):
-            raise ValueError("must be an http:// or https:// URL (or empty to switch webhooks off)")
+            raise ValueError(
+                "WEBHOOK_URL must be an http:// or https:// URL (or empty: webhooks off)"
+            )
         return value
 
     @model_validator(mode="after")
     def _webhook_secret_given(self) -> Settings:
         secret = self.webhook_secret.get_secret_value()
-        if self.webhook_url and not secret.startswith("whsec_"):
-            raise ValueError("WEBHOOK_SECRET (whsec_ + base64) is required when WEBHOOK_URL is set")
+        if not self.webhook_url:
+            return self
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            key = b""
+        if not secret.startswith("whsec_") or len(key) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                "WEBHOOK_SECRET (whsec_ + base64 of at least 16 random bytes) is required "
+                "when WEBHOOK_URL is set"
+            )
         return self
 
     @model_validator(mode="after")
