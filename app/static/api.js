@@ -129,5 +129,9 @@ export function createApi({ auth, onUnauthorized }) {
     recallMessage: (messageId) => post(`/message/${enc(messageId)}/recall`),
     aiInteractions: (group_id, page = 1, page_size = 20) =>
       get("/ai/interactions", { group_id, page, page_size }),
+    // Web Push (SPEC §13)
+    pushPublicKey: () => get("/push/public-key"),
+    pushSubscribe: (subscription) => post("/push/subscriptions", subscription),
+    pushUnsubscribe: (endpoint) => request("DELETE", "/push/subscriptions", { body: { endpoint } }),
   };
 }

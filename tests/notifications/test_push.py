@@ -208,3 +208,11 @@ async def test_push_off(client: httpx.AsyncClient, notify_settings: dict[str, An
     body = Subscriber.new("https://push.example/a").json()
     response = await client.post("/api/push/subscriptions", json=body, headers=user.headers)
     assert_error(response, 404, "PUSH_DISABLED")
+
+
+async def test_the_service_worker_is_served_from_the_root(client: httpx.AsyncClient) -> None:
+    """At `/sw.js`, so that its scope is the whole app."""
+    response = await client.get("/sw.js")
+    assert response.status_code == 200
+    assert "javascript" in response.headers["content-type"]
+    assert 'addEventListener("push"' in response.text
