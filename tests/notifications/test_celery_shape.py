@@ -4,6 +4,7 @@ once."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -121,7 +122,8 @@ async def test_the_workers_reply_and_failure_are_delivered_once(
     try:
         created = await receiver.wait_for(2, "message.created", within=40)
     except TimeoutError:
-        pytest.fail(f"no AI reply webhook; worker log:\n{celery_worker.read_text()[-3000:]}")
+        log = await asyncio.to_thread(celery_worker.read_text)
+        pytest.fail(f"no AI reply webhook; worker log:\n{log[-3000:]}")
     reply = created[1]["data"]["message"]
     assert (reply["from_user_role"], reply["msg_content"]) == (
         "AI_ASSISTANT",
