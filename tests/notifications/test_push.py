@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from fastapi import FastAPI
 
+from app.notifications.push import QUEUE_SIZE, PushNotice
 from tests.conftest import LiveServer
 from tests.factories import (
     TestUser,
@@ -216,3 +218,49 @@ async def test_the_service_worker_is_served_from_the_root(client: httpx.AsyncCli
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
     assert 'addEventListener("push"' in response.text
+
+
+def _push_count(metrics: str, status: str) -> float:
+    line = f'im_push_sent_total{{status="{status}"}} '
+    found = [float(row.split()[-1]) for row in metrics.splitlines() if row.startswith(line)]
+    return found[0] if found else 0.0
+
+
+async def test_a_refusing_or_unreachable_push_service_is_counted_and_kept(
+    client: httpx.AsyncClient, push_service: PushService
+) -> None:
+    """A 5xx or no connection is a failed push, not a gone subscription: it stays."""
+    room = await consultation(client)
+    refusing = await subscribe(client, push_service, room.doctor, "refusing")
+    push_service.answers[refusing.endpoint] = 503
+    unreachable = Subscriber.new("http://127.0.0.1:9/push/nobody")
+    response = await client.post(
+        "/api/push/subscriptions", json=unreachable.json(), headers=room.doctor.headers
+    )
+    assert response.status_code == 201
+    working = await subscribe(client, push_service, room.doctor, "working")
+    before = _push_count((await client.get("/metrics")).text, "failed")
+    await send_ok(client, room.patient, room.group_id, "hello")
+    [push] = await push_service.wait_for(1)
+    assert push.endpoint == working.endpoint
+    async with asyncio.timeout(10):
+        while True:
+            if _push_count((await client.get("/metrics")).text, "failed") >= before + 2:
+                break
+            await asyncio.sleep(0.05)
+    for device in (refusing, unreachable):
+        kept = await client.request(
+            "DELETE",
+            "/api/push/subscriptions",
+            json={"endpoint": device.endpoint},
+            headers=room.doctor.headers,
+        )
+        assert kept.status_code == 204
+
+
+async def test_a_full_push_queue_drops_and_counts(client: httpx.AsyncClient, app: FastAPI) -> None:
+    pusher = app.state.server.notifications.pusher
+    before = _push_count((await client.get("/metrics")).text, "dropped")
+    for seq in range(QUEUE_SIZE + 3):  # no await: the workers cannot drain meanwhile
+        pusher.notify(PushNotice("group_none", seq, "user_none", {"user_none": False}))
+    assert _push_count((await client.get("/metrics")).text, "dropped") >= before + 3
