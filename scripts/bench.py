@@ -8,6 +8,7 @@ readable table, and stops only the processes it started. Figures are kept in doc
     .venv/bin/python scripts/bench.py --workload fanout --py-spy /tmp/prof --profile-label 1000
     .venv/bin/python scripts/bench.py --workload ai-load --db postgres   # AI off / mock / stream
     .venv/bin/python scripts/bench.py --workload fanout-scale --scale-procs 1,2,4 --db postgres
+    .venv/bin/python scripts/bench.py --workload webhooks --webhook-rate 100  # off / ok / hanging
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from benchkit import workloads_accounts as account_workloads
 from benchkit import workloads_ai as ai_workloads
 from benchkit import workloads_http as http_workloads
 from benchkit import workloads_scale as scale_workloads
+from benchkit import workloads_webhooks as webhook_workloads
 from benchkit import workloads_ws as ws_workloads
 from benchkit.api import Api
 from benchkit.report import print_table
@@ -49,6 +51,7 @@ WORKLOADS = (
     "ai",
     "ai-load",
     "login",
+    "webhooks",
 )
 PRESETS: dict[str, dict[str, Any]] = {
     # `make bench`: every workload once, about 4 minutes on 2 cores.
@@ -125,6 +128,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         metavar="KEY=VALUE",
         help="extra server setting for an experiment, e.g. DATABASE_POOL_SIZE=1 (repeatable)",
+    )
+    parser.add_argument(
+        "--webhook-rate", type=float, default=100.0, help="webhooks: patient messages/s"
     )
     parser.add_argument("--json-out", type=Path, help="append each result line to this file")
     parser.add_argument("--py-spy", type=Path, help="record py-spy profiles into this dir")
@@ -234,6 +240,52 @@ async def run_ai_load(args: argparse.Namespace, spy: PySpy | None) -> list[dict[
                     "result": result,
                 }
             )
+    return lines
+
+
+async def run_webhooks(args: argparse.Namespace, spy: PySpy | None) -> list[dict[str, Any]]:
+    """Webhooks off, a receiver answering at once, a receiver that hangs; each on fresh
+    servers (`webhooks`)."""
+    lines = []
+    for mode in webhook_workloads.MODES:
+        receiver = None if mode == "off" else webhook_workloads.Receiver(hang=mode == "hanging")
+        if receiver is not None:
+            await receiver.start()
+        env = webhook_workloads.server_env(mode, receiver)
+        env.update(dict(item.split("=", 1) for item in args.server_env))
+        servers = ServerSet(db=args.db, procs=args.procs, env_overrides=env)
+        if spy is not None:
+            spy.name = f"webhooks-{mode}"
+            servers.window_hooks.append(spy.hook(servers))
+        started = time.perf_counter()
+        await servers.start()
+        api = Api(servers.urls)
+        try:
+            result = await webhook_workloads.webhooks_load(
+                servers,
+                api,
+                receiver,
+                mode=mode,
+                rate=args.webhook_rate,
+                duration=args.duration or 15.0,
+                warmup=args.warmup,
+            )
+        finally:
+            await api.close()
+            await servers.stop()
+            if receiver is not None:
+                await receiver.stop()
+            if spy is not None:
+                spy.finish()
+        lines.append(
+            {
+                "workload": "webhooks",
+                **servers.describe(),
+                "server_env": args.server_env,
+                "wall_seconds": round(time.perf_counter() - started, 1),
+                "result": result,
+            }
+        )
     return lines
 
 
@@ -436,6 +488,8 @@ async def main(args: argparse.Namespace) -> int:
                 lines = await run_ai_load(args, spy)
             elif name == "fanout-scale":
                 lines = await run_fanout_scale(args, spy)
+            elif name == "webhooks":
+                lines = await run_webhooks(args, spy)
             else:
                 lines = [await run_workload(name, args, spy)]
         except Exception as exc:

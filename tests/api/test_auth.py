@@ -129,7 +129,7 @@ async def test_unsigned_and_other_algorithm_tokens_are_401(
 ) -> None:
     user = await create_user(client)
     unsigned = jwt.encode(
-        {"sub": user.user_id, "exp": utcnow() + timedelta(minutes=5)}, None, algorithm="none"
+        {"sub": user.user_id, "exp": utcnow() + timedelta(minutes=5)}, "", algorithm="none"
     )
     hs512 = make_token(settings, user.user_id, algorithm="HS512")
     for token in (unsigned, hs512):

@@ -310,7 +310,7 @@ def _forged_tokens(user: TestUser, other: str) -> list[tuple[str, str]]:
     return [
         ("empty", ""),
         ("garbage", "not-a-token"),
-        ("alg none", jwt.encode({"sub": user.user_id, "exp": now + 600}, None, algorithm="none")),
+        ("alg none", jwt.encode({"sub": user.user_id, "exp": now + 600}, "", algorithm="none")),
         (
             "wrong key",
             jwt.encode({"sub": user.user_id, "exp": now + 600}, "guess" * 8, algorithm="HS256"),
