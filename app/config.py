@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
     """The first retry's delay; it doubles per attempt, capped at an hour."""
     webhook_concurrency: int = Field(default=8, ge=1, le=256)
+    webhook_retention_days: int = Field(default=7, ge=1, le=3650)
+    """Delivered rows are deleted after this many days (failed ones are kept)."""
     webhook_backlog_alert_seconds: float = Field(default=300.0, gt=0)
     """`/health` reports a backlog when the oldest pending delivery is older than this."""
     push_enabled: bool = False

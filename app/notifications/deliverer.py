@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from datetime import timedelta
 
 from app.db.base import utcnow
@@ -22,7 +23,7 @@ from app.metrics import WEBHOOK_DELIVERIES, WEBHOOK_LAG
 from app.models.webhook_delivery import DeliveryStatus
 from app.notifications.outbox import Claimed, WebhookOutbox
 from app.notifications.sender import WebhookSender
-from app.notifications.transitions import ClaimDue, Settle
+from app.notifications.transitions import ClaimDue, Prune, Settle
 from app.services.core.message_writer import MessageWriter
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ POLL_SECONDS = 1.0
 LEASE_MARGIN = timedelta(seconds=5)
 """A claim outlives the attempt's deadline by this much (time to record the outcome) before
 another deliverer presumes this one dead."""
+PRUNE_EVERY_SECONDS = 600.0
+PRUNE_BATCH = 500
 MAX_DELAY_SECONDS = 3600.0
 JITTER = 0.2
 
@@ -50,12 +53,16 @@ class WebhookDeliverer:
         *,
         concurrency: int,
         retry_base: float,
+        retention: timedelta,
     ) -> None:
+        """`retention`: how long DELIVERED rows are kept (FAILED ones stay for the admin)."""
         self.db = db
         self.writer = writer
         self.sender = sender
         self.concurrency = concurrency
         self.retry_base = retry_base
+        self.retention = retention
+        self._pruned_at = float("-inf")
         self.lease = timedelta(seconds=sender.timeout) + LEASE_MARGIN
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
@@ -81,6 +88,9 @@ class WebhookDeliverer:
             self._wakeup.clear()
             try:
                 await self.claim_and_send()
+                if time.monotonic() - self._pruned_at >= PRUNE_EVERY_SECONDS:
+                    self._pruned_at = time.monotonic()
+                    await self.prune()
             except Exception as exc:  # the database may be down; try again next round
                 logger.warning("webhook deliverer: claiming failed: %r", exc)
             with contextlib.suppress(TimeoutError):
@@ -100,6 +110,22 @@ class WebhookDeliverer:
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         return len(claimed)
+
+    async def prune(self) -> int:
+        """Delete DELIVERED rows older than the retention, a bounded batch at a time."""
+        removed = 0
+        before = utcnow() - self.retention
+        while True:
+            async with self.db.read() as session:
+                ids = await WebhookOutbox(session).delivered_before(before, PRUNE_BATCH)
+            if not ids:
+                break
+            removed += await self.writer.apply(Prune(tuple(ids)))
+            if len(ids) < PRUNE_BATCH:
+                break
+        if removed:
+            logger.info("pruned %d delivered webhook rows", removed)
+        return removed
 
     async def _deliver(self, claimed: Claimed) -> None:
         try:

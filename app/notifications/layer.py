@@ -43,6 +43,7 @@ class NotificationLayer:
                 sender,
                 concurrency=settings.webhook_concurrency,
                 retry_base=settings.webhook_retry_base_seconds,
+                retention=timedelta(days=settings.webhook_retention_days),
             )
         self.pusher: Pusher | None = None
         public_key: str | None = None

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -206,7 +206,7 @@ class WebhookOutbox:
             select(WebhookDelivery).where(WebhookDelivery.delivery_id == delivery_id)
         )
 
-    async def list(self, status: DeliveryStatus | None, limit: int) -> list[WebhookDelivery]:
+    async def newest(self, status: DeliveryStatus | None, limit: int) -> list[WebhookDelivery]:
         query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
         if status is not None:
             query = query.where(WebhookDelivery.status == status)
@@ -217,3 +217,22 @@ class WebhookOutbox:
             select(func.min(WebhookDelivery.created_at)).where(WebhookDelivery.status == PENDING)
         )
         return oldest
+
+    async def delivered_before(self, before: datetime, limit: int) -> list[int]:
+        rows = await self.session.execute(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == DELIVERED, WebhookDelivery.delivered_at < before)
+            .order_by(WebhookDelivery.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def remove(self, ids: Sequence[int]) -> int:
+        if not ids:
+            return 0
+        result = await self.session.execute(
+            delete(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == DELIVERED)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -60,7 +60,7 @@ class NotificationService:
 
     async def deliveries(self, status: DeliveryStatus | None, limit: int) -> list[WebhookDelivery]:
         async with self.db.read() as session:
-            return await WebhookOutbox(session).list(status, limit)
+            return await WebhookOutbox(session).newest(status, limit)
 
     async def retry(self, delivery_id: str) -> WebhookDelivery:
         """Deliver again now (a FAILED one, or a DELIVERED one a receiver lost), with a fresh

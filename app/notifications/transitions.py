@@ -52,3 +52,13 @@ class Retry(Change[bool | None]):
 
     async def apply(self, session: AsyncSession) -> bool | None:
         return await WebhookOutbox(session).retry(self.delivery_id, self.now, self.max_age)
+
+
+@dataclass(frozen=True)
+class Prune(Change[int]):
+    """Delete DELIVERED rows among `ids` (a bounded batch: the write path is shared)."""
+
+    ids: tuple[int, ...]
+
+    async def apply(self, session: AsyncSession) -> int:
+        return await WebhookOutbox(session).remove(self.ids)

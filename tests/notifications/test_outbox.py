@@ -5,14 +5,24 @@ the first one's settlement is then refused), and the back-off schedule."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from datetime import datetime, timedelta
+
+from sqlalchemy import update
 
 from app.db.base import utcnow
 from app.db.session import Database
+from app.models import WebhookDelivery
 from app.models.webhook_delivery import DeliveryStatus
-from app.notifications.deliverer import MAX_DELAY_SECONDS, retry_delay
+from app.notifications.deliverer import MAX_DELAY_SECONDS, WebhookDeliverer, retry_delay
 from app.notifications.events import ai_failed_event
 from app.notifications.outbox import Claimed, WebhookOutbox
+from app.notifications.sender import WebhookSender
+from app.realtime.fanout import Fanout, NoLocalConnections
+from app.realtime.memory import MemoryBroker
+from app.services.core.hooks import Hooks
+from app.services.core.message_writer import MessageWriter
+from tests.notifications.receivers import WEBHOOK_SECRET
 
 DAY = timedelta(days=1)
 LEASE = timedelta(seconds=30)
@@ -90,7 +100,7 @@ async def test_a_lapsed_lease_is_taken_over_and_the_old_claim_is_refused(db: Dat
     assert not await settle(db, first, DeliveryStatus.DELIVERED), "the first claim is void"
     assert await settle(db, second, DeliveryStatus.DELIVERED, status_code=204)
     async with db.read() as session:
-        [stored] = await WebhookOutbox(session).list(DeliveryStatus.DELIVERED, 10)
+        [stored] = await WebhookOutbox(session).newest(DeliveryStatus.DELIVERED, 10)
     assert (stored.attempts, stored.last_status_code) == (2, 204)
     assert stored.delivered_at is not None and stored.claim_token is None
 
@@ -101,3 +111,42 @@ def test_back_off_doubles_from_the_base_with_jitter_and_caps_at_an_hour() -> Non
         assert all(0.8 * base <= d <= 1.2 * base for d in delays)
         assert max(delays) - min(delays) > 0.05 * base, "jitter spreads retries"
     assert max(retry_delay(40, 5.0) for _ in range(200)) <= MAX_DELAY_SECONDS * 1.2
+
+
+async def test_delivered_rows_are_pruned_after_the_retention_and_failed_ones_kept(
+    db: Database,
+) -> None:
+    old, recent, failed, pending = await stage(db, "group_a", "group_b", "group_c", "group_d")
+    claimed = await claim(db, [old, recent, failed])
+    outcome = {old: DeliveryStatus.DELIVERED, recent: DeliveryStatus.DELIVERED}
+    for row in claimed:
+        await settle(db, row, outcome.get(row.id, DeliveryStatus.FAILED))
+    async with db.write() as session, session.begin():
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_([old, failed]))
+            .values(delivered_at=utcnow() - timedelta(days=8), updated_at=utcnow())
+        )
+    hooks = Hooks()
+    writer = MessageWriter(db, Fanout(MemoryBroker(), NoLocalConnections(), _no_groups), hooks)
+    deliverer = WebhookDeliverer(
+        db,
+        writer,
+        WebhookSender("http://127.0.0.1:9/", WEBHOOK_SECRET, 1.0),
+        concurrency=1,
+        retry_base=1.0,
+        retention=timedelta(days=7),
+    )
+    try:
+        assert await deliverer.prune() == 1
+        assert await deliverer.prune() == 0
+    finally:
+        await deliverer.stop()
+        await writer.stop()
+    async with db.read() as session:
+        left = {row.id for row in await WebhookOutbox(session).newest(None, 10)}
+    assert left == {recent, failed, pending}
+
+
+async def _no_groups(user_ids: Collection[str]) -> dict[str, set[str]]:
+    return {}
