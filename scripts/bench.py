@@ -132,6 +132,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--webhook-rate", type=float, default=100.0, help="webhooks: patient messages/s"
     )
+    parser.add_argument(
+        "--webhook-modes",
+        default=",".join(webhook_workloads.MODES),
+        help="webhooks: comma-separated of off, ok, hanging",
+    )
     parser.add_argument("--json-out", type=Path, help="append each result line to this file")
     parser.add_argument("--py-spy", type=Path, help="record py-spy profiles into this dir")
     parser.add_argument("--profile-label", default="", help="profile only this window label")
@@ -247,7 +252,7 @@ async def run_webhooks(args: argparse.Namespace, spy: PySpy | None) -> list[dict
     """Webhooks off, a receiver answering at once, a receiver that hangs; each on fresh
     servers (`webhooks`)."""
     lines = []
-    for mode in webhook_workloads.MODES:
+    for mode in str(args.webhook_modes).split(","):
         receiver = None if mode == "off" else webhook_workloads.Receiver(hang=mode == "hanging")
         if receiver is not None:
             await receiver.start()

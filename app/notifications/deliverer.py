@@ -21,7 +21,7 @@ from app.db.base import utcnow
 from app.db.session import Database
 from app.metrics import WEBHOOK_DELIVERIES, WEBHOOK_LAG
 from app.models.webhook_delivery import DeliveryStatus
-from app.notifications.outbox import Claimed, WebhookOutbox
+from app.notifications.outbox import Claimed, WebhookOutbox, due_ids
 from app.notifications.sender import WebhookSender
 from app.notifications.transitions import ClaimDue, Prune, Settle
 from app.services.core.message_writer import MessageWriter
@@ -29,6 +29,8 @@ from app.services.core.message_writer import MessageWriter
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+GATHER_SECONDS = 0.005
+"""After a wake-up, wait this long for more commits, so that a burst costs one claim."""
 LEASE_MARGIN = timedelta(seconds=5)
 """A claim outlives the attempt's deadline by this much (time to record the outcome) before
 another deliverer presumes this one dead."""
@@ -95,6 +97,7 @@ class WebhookDeliverer:
                 logger.warning("webhook deliverer: claiming failed: %r", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), POLL_SECONDS)
+                await asyncio.sleep(GATHER_SECONDS)
 
     async def claim_and_send(self) -> int:
         """Claim as many due rows as there are free slots and start sending them."""
@@ -102,8 +105,8 @@ class WebhookDeliverer:
         if free <= 0:
             return 0
         now = utcnow()
-        async with self.db.read() as session:
-            ids = await WebhookOutbox(session).due(now, free)
+        async with self.db.reader() as reader:
+            ids = await due_ids(reader, now, free)
         claimed = await self.writer.apply(ClaimDue(tuple(ids), now, self.lease)) if ids else []
         for row in claimed:
             task = asyncio.create_task(self._deliver(row), name=f"webhook-{row.delivery_id}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db.base import utcnow
@@ -51,6 +51,28 @@ class Claimed:
     attempts: int
 
 
+async def due_ids(reader: AsyncConnection, now: datetime, limit: int) -> list[int]:
+    """Ids of rows a deliverer may claim now: PENDING, due, and first of their group. Runs on
+    a bare connection (`Database.reader`): the deliverer asks after every commit."""
+    earlier = aliased(WebhookDelivery)
+    blocked = exists().where(
+        earlier.group_id == WebhookDelivery.group_id,
+        earlier.status == PENDING,
+        earlier.id < WebhookDelivery.id,
+    )
+    rows = await reader.execute(
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.status == PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            ~blocked,
+        )
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
 class WebhookOutbox:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -71,26 +93,6 @@ class WebhookOutbox:
         )
         self.session.add(row)
         return row
-
-    async def due(self, now: datetime, limit: int) -> list[int]:
-        """Ids of rows a deliverer may claim now: PENDING, due, and first of their group."""
-        earlier = aliased(WebhookDelivery)
-        blocked = exists().where(
-            earlier.group_id == WebhookDelivery.group_id,
-            earlier.status == PENDING,
-            earlier.id < WebhookDelivery.id,
-        )
-        rows = await self.session.execute(
-            select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.status == PENDING,
-                WebhookDelivery.next_attempt_at <= now,
-                ~blocked,
-            )
-            .order_by(WebhookDelivery.id)
-            .limit(limit)
-        )
-        return list(rows.scalars())
 
     async def claim(self, ids: Sequence[int], now: datetime, lease: timedelta) -> list[Claimed]:
         """Take the rows among `ids` that are still PENDING and due, for `lease`."""

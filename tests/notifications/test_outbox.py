@@ -16,7 +16,7 @@ from app.models import WebhookDelivery
 from app.models.webhook_delivery import DeliveryStatus
 from app.notifications.deliverer import MAX_DELAY_SECONDS, WebhookDeliverer, retry_delay
 from app.notifications.events import ai_failed_event
-from app.notifications.outbox import Claimed, WebhookOutbox
+from app.notifications.outbox import Claimed, WebhookOutbox, due_ids
 from app.notifications.sender import WebhookSender
 from app.realtime.fanout import Fanout, NoLocalConnections
 from app.realtime.memory import MemoryBroker
@@ -40,8 +40,8 @@ async def stage(db: Database, *group_ids: str) -> list[int]:
 
 
 async def due(db: Database, at: timedelta = timedelta(0)) -> list[int]:
-    async with db.read() as session:
-        return await WebhookOutbox(session).due(utcnow() + at, 100)
+    async with db.reader() as reader:
+        return await due_ids(reader, utcnow() + at, 100)
 
 
 async def claim(db: Database, ids: list[int], at: timedelta = timedelta(0)) -> list[Claimed]:
