@@ -94,7 +94,7 @@ class WebhookDeliverer:
                     self._pruned_at = time.monotonic()
                     await self.prune()
             except Exception as exc:  # the database may be down; try again next round
-                logger.warning("webhook deliverer: claiming failed: %r", exc)
+                logger.warning("webhook deliverer: a round failed: %r", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), POLL_SECONDS)
                 await asyncio.sleep(GATHER_SECONDS)
