@@ -88,13 +88,14 @@ async def test_pushes_are_coalesced_per_group_until_read_and_mentions_always_not
     assert [p.payload["seq"] for p in push_service.to(device)] == [2, 5, 6]
 
 
+@pytest.mark.parametrize("gone_status", [404, 410])
 async def test_a_gone_subscription_is_deleted(
-    client: httpx.AsyncClient, push_service: PushService
+    client: httpx.AsyncClient, push_service: PushService, gone_status: int
 ) -> None:
     room = await consultation(client)
     gone = await subscribe(client, push_service, room.doctor, "gone")
     kept = await subscribe(client, push_service, room.doctor, "kept")
-    push_service.answers[gone.endpoint] = 410
+    push_service.answers[gone.endpoint] = gone_status
     await send_ok(client, room.patient, room.group_id, "hello")
     await push_service.wait_for(1)
     async with asyncio.timeout(10):
