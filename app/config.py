@@ -202,6 +202,14 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("push_contact")
+    @classmethod
+    def _vapid_contact(cls, value: str) -> str:
+        """Push services refuse a VAPID `sub` that is not a mailto: or https: URL."""
+        if not value.startswith(("mailto:", "https://")) or len(value) < len("mailto:x"):
+            raise ValueError("PUSH_CONTACT must be a mailto: or https:// URL")
+        return value
+
     @model_validator(mode="after")
     def _webhook_secret_given(self) -> Settings:
         secret = self.webhook_secret.get_secret_value()

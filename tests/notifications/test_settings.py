@@ -35,6 +35,13 @@ def test_a_webhook_url_needs_a_whsec_secret(secret: str) -> None:
         make(webhook_url="https://hooks.example/im", webhook_secret=secret)
 
 
+@pytest.mark.parametrize("contact", ["admin@localhost", "http://hospital.example", "mailto:"])
+def test_a_push_contact_must_be_mailto_or_https(contact: str) -> None:
+    with pytest.raises(ValidationError, match="PUSH_CONTACT"):
+        make(push_contact=contact)
+    assert make(push_contact="https://hospital.example/contact").push_contact
+
+
 def test_defaults_switch_webhooks_and_push_off() -> None:
     settings = make()
     assert settings.webhook_url == "" and not settings.push_enabled
