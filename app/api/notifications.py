@@ -43,11 +43,11 @@ def _require_service_key(actor: ActorDep) -> None:
 @router.get(
     "/push/public-key",
     response_model=PushPublicKeyResponse,
-    responses=errors(404),
-    summary="The VAPID key browsers subscribe with (404 PUSH_DISABLED when off)",
+    summary="The VAPID key browsers subscribe with (`enabled` false and no key when off)",
 )
 async def push_public_key(notifications: NotificationServiceDep) -> PushPublicKeyResponse:
-    return PushPublicKeyResponse(public_key=notifications.vapid_public_key())
+    key = notifications.public_key
+    return PushPublicKeyResponse(enabled=key is not None, public_key=key)
 
 
 @router.post(

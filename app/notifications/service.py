@@ -42,13 +42,9 @@ class NotificationService:
         self.public_key = public_key
         self._wake = wake
 
-    def vapid_public_key(self) -> str:
+    async def subscribe(self, user_id: str, subscription: Subscription) -> None:
         if self.public_key is None:
             raise push_disabled()
-        return self.public_key
-
-    async def subscribe(self, user_id: str, subscription: Subscription) -> None:
-        self.vapid_public_key()
         async with self.db.write() as session, session.begin():
             await PushSubscriptionRepository(session).save(user_id, subscription)
 

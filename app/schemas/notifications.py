@@ -49,7 +49,10 @@ class PushSubscriptionResponse(BaseModel):
 
 
 class PushPublicKeyResponse(BaseModel):
-    public_key: str = Field(description="VAPID applicationServerKey, base64url")
+    enabled: bool = Field(description="Web Push is on here (PUSH_ENABLED)")
+    public_key: str | None = Field(
+        description="VAPID applicationServerKey, base64url; null when off"
+    )
 
 
 class WebhookDeliveryResponse(BaseModel):

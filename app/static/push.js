@@ -13,7 +13,8 @@ function keyBytes(base64url) {
 }
 
 export async function enablePush(api, lang) {
-  const { public_key: key } = await api.pushPublicKey();
+  const { enabled, public_key: key } = await api.pushPublicKey();
+  if (!enabled) return false; // off on this server: the in-tab notifications are all there is
   const registration = await navigator.serviceWorker.register("/sw.js", { type: "module" });
   await navigator.serviceWorker.ready;
   registration.active?.postMessage({ type: "lang", lang });
@@ -21,6 +22,7 @@ export async function enablePush(api, lang) {
     (await registration.pushManager.getSubscription()) ||
     (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) }));
   await api.pushSubscribe(subscription.toJSON());
+  return true;
 }
 
 export async function disablePush(api) {

@@ -27,7 +27,7 @@ from tests.factories import (
     mark_read,
     send_ok,
 )
-from tests.notifications.receivers import PushService, Subscriber, b64url
+from tests.notifications.receivers import PushService, Subscriber, b64url, b64url_decode
 
 
 async def subscribe(
@@ -36,7 +36,9 @@ async def subscribe(
     if not push_service.vapid_public_key:
         key = await client.get("/api/push/public-key")
         assert key.status_code == 200, key.text
+        assert key.json()["enabled"] is True
         push_service.vapid_public_key = key.json()["public_key"]
+        assert len(b64url_decode(push_service.vapid_public_key)) == 65
     subscriber = push_service.subscriber(name)
     body = {**subscriber.json(), "expirationTime": None}
     response = await client.post("/api/push/subscriptions", json=body, headers=user.headers)
@@ -206,7 +208,9 @@ async def test_subscriptions_need_a_user_and_a_loopback_http_endpoint_is_allowed
 
 @pytest.mark.parametrize("notify_settings", [{"push_enabled": False}], indirect=True)
 async def test_push_off(client: httpx.AsyncClient, notify_settings: dict[str, Any]) -> None:
-    assert_error(await client.get("/api/push/public-key"), 404, "PUSH_DISABLED")
+    key = await client.get("/api/push/public-key")
+    assert key.status_code == 200
+    assert key.json() == {"enabled": False, "public_key": None}
     user = await create_user(client, "PATIENT")
     body = Subscriber.new("https://push.example/a").json()
     response = await client.post("/api/push/subscriptions", json=body, headers=user.headers)

@@ -35,8 +35,8 @@ function NotificationsToggle() {
     try {
       if (turnOn) await enablePush(ctl.api, lang);
       else await disablePush(ctl.api);
-    } catch (error) {
-      if (error?.code !== "PUSH_DISABLED") store.toast("error", "push.failed");
+    } catch {
+      store.toast("error", "push.failed");
     }
   }
   async function toggle() {
