@@ -154,21 +154,21 @@ async def test_a_500_is_retried_and_delivered_once_in_group_order(
     assert first["last_error"] is None and first["delivered_at"] is not None
 
 
-@pytest.mark.parametrize("notify_settings", [{"webhook_timeout": 1.0}], indirect=True)
+@pytest.mark.parametrize("notify_settings", [{"webhook_timeout": 5.0}], indirect=True)
 async def test_a_hanging_receiver_never_slows_sends(
     client: httpx.AsyncClient, receiver: WebhookReceiver
 ) -> None:
     room = await consultation(client)
     for _ in range(50):
         receiver.then("hang")
-    started = time.perf_counter()
+    await asyncio.wait_for(receiver.requested.wait(), 5)  # the receiver holds an attempt
     slowest = 0.0
     for n in range(30):
         before = time.perf_counter()
         await send_ok(client, room.patient, room.group_id, f"are you there {n}")
         slowest = max(slowest, time.perf_counter() - before)
-    assert slowest < 0.5, f"a send took {slowest:.3f} s"
-    assert time.perf_counter() - started < 5
+    # A send held up by the receiver would take its 5 s timeout; the margin is for a busy box.
+    assert slowest < 2.0, f"a send took {slowest:.3f} s"
     # Nothing was lost: once the receiver answers again, everything arrives.
     receiver.queue.clear()
     receiver.release.set()
