@@ -34,6 +34,7 @@ GATHER_SECONDS = 0.005
 LEASE_MARGIN = timedelta(seconds=5)
 """A claim outlives the attempt's deadline by this much (time to record the outcome) before
 another deliverer presumes this one dead."""
+STOP_GRACE_SECONDS = 10.0
 PRUNE_EVERY_SECONDS = 600.0
 PRUNE_BATCH = 500
 MAX_DELAY_SECONDS = 3600.0
@@ -68,6 +69,7 @@ class WebhookDeliverer:
         self.lease = timedelta(seconds=sender.timeout) + LEASE_MARGIN
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -77,6 +79,15 @@ class WebhookDeliverer:
         self._task = asyncio.create_task(self._run(), name="webhook-deliverer")
 
     async def stop(self) -> None:
+        """Let the loop finish its round (a database driver cancelled mid-query can leave its
+        connection unusable), then cancel the attempts in flight: their rows' leases lapse and
+        another instance, or this one restarted, sends them again."""
+        self._stopping = True
+        self.wake()
+        if self._task is not None:
+            _, late = await asyncio.wait({self._task}, timeout=STOP_GRACE_SECONDS)
+            for task in late:
+                task.cancel()
         tasks = [t for t in (self._task, *self._in_flight) if t is not None]
         for task in tasks:
             task.cancel()
@@ -86,7 +97,7 @@ class WebhookDeliverer:
         await self.sender.aclose()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wakeup.clear()
             try:
                 await self.claim_and_send()
@@ -97,7 +108,8 @@ class WebhookDeliverer:
                 logger.warning("webhook deliverer: a round failed: %r", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), POLL_SECONDS)
-                await asyncio.sleep(GATHER_SECONDS)
+                if not self._stopping:
+                    await asyncio.sleep(GATHER_SECONDS)
 
     async def claim_and_send(self) -> int:
         """Claim as many due rows as there are free slots and start sending them."""

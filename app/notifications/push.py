@@ -36,6 +36,7 @@ PUSH_TIMEOUT_SECONDS = 10.0
 TTL_SECONDS = 24 * 3600
 """How long a push service keeps a notice for a device that is off."""
 GONE = frozenset({404, 410})
+STOP_GRACE_SECONDS = PUSH_TIMEOUT_SECONDS + 5
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Pusher:
         self.vapid = vapid
         self.contact = contact
         self.concurrency = concurrency
-        self._queue: asyncio.Queue[PushNotice] = asyncio.Queue(QUEUE_SIZE)
+        self._queue: asyncio.Queue[PushNotice | None] = asyncio.Queue(QUEUE_SIZE)
         self._workers: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
 
@@ -97,11 +98,19 @@ class Pusher:
         ]
 
     async def stop(self) -> None:
-        for task in self._workers:
-            task.cancel()
-        for task in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Drop the notices still queued, let each worker finish the one in hand (a database
+        driver cancelled mid-query can leave its connection unusable), then stop them."""
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        for _ in self._workers:
+            self._queue.put_nowait(None)
+        if self._workers:
+            _, late = await asyncio.wait(self._workers, timeout=STOP_GRACE_SECONDS)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._session is not None:
             await self._session.close()
 
@@ -115,6 +124,8 @@ class Pusher:
     async def _work(self) -> None:
         while True:
             notice = await self._queue.get()
+            if notice is None:  # stopping
+                return
             try:
                 await self.deliver(notice)
             except Exception:
