@@ -22,6 +22,8 @@ from app.config import Settings
 from app.db.database import create_engine
 from app.db.session import Database
 from app.errors import DATABASE_ERRORS
+from app.notifications.hook import Online
+from app.notifications.layer import NotificationLayer
 from app.realtime import create_broker
 from app.realtime.fanout import Fanout, GroupsOfUsers, LocalDelivery, NoLocalConnections
 from app.realtime.presence import REFRESH_SECONDS, MemoryPresence, PresenceStore, RedisPresence
@@ -159,6 +161,7 @@ class Server:
     sockets: SocketServices
     attachments: AttachmentsLayer
     ai: AILayer | None = None
+    notifications: NotificationLayer | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -176,6 +179,8 @@ class Server:
     async def stop(self) -> None:
         if self.ai is not None:
             await self.ai.stop()
+        if self.notifications is not None:
+            await self.notifications.stop()
         await self.connections.close_all()
         await self.attachments.stop()
         for task in self.background:
@@ -258,7 +263,25 @@ async def start_server(settings: Settings) -> Server:
         core.hooks.add_message_hook(server.ai.hook)
         core.hooks.add_group_hook(server.ai.handover)
         server.ai.start()
+    server.notifications = _install_notifications(
+        core, presence_store.online, server.ai.service if server.ai is not None else None
+    )
     return server
+
+
+def _install_notifications(
+    core: Core, online: Online, ai: AIInteractionService | None, *, deliver: bool = True
+) -> NotificationLayer:
+    """Webhooks and Web Push (SPEC §13), plugged in through the core's hooks and the AI
+    layer's failure listeners; built always (its routes answer when it is off)."""
+    layer = NotificationLayer(core.settings, core.db, core.writer, online, deliver=deliver)
+    if layer.active:
+        core.hooks.add_message_hook(layer.hook)
+        core.hooks.add_group_hook(layer.hook)
+        if ai is not None:
+            ai.failure_listeners.append(layer.hook)
+        layer.start()
+    return layer
 
 
 def _session_revoked(
@@ -378,10 +401,13 @@ class Worker:
     ai: AIWorker
     attachments: AttachmentsLayer
     """Read-only here (images for the AI); the server runs the clean-up."""
+    notifications: NotificationLayer | None = None
 
     async def stop(self) -> None:
         await self.ai.stop()
         await self.attachments.stop()
+        if self.notifications is not None:
+            await self.notifications.stop()
         await self.core.stop()
 
 
@@ -389,4 +415,11 @@ async def start_worker(settings: Settings) -> Worker:
     core = await build_core(settings, NoLocalConnections())
     await core.fanout.start(subscribe=False)
     attachments = AttachmentsLayer(settings, core.db)
-    return Worker(core, AIWorker(core.ai_parts(attachments)), attachments)
+    worker = Worker(core, AIWorker(core.ai_parts(attachments)), attachments)
+    # The worker's appends (AI replies) and failures are reported like a server's; the servers'
+    # deliverers send the rows it stages.
+    presence, _, _ = _redis_backed_stores(settings, core.redis)
+    worker.notifications = _install_notifications(
+        core, presence.online, worker.ai.service, deliver=False
+    )
+    return worker

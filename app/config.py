@@ -5,6 +5,8 @@ Nothing here builds settings at import time: call `get_settings()`, which tests 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import secrets
 from contextlib import suppress
@@ -215,6 +217,26 @@ class Settings(BaseSettings):
     def public_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
+    # Notifications (SPEC §13).
+    webhook_url: str = ""
+    """Where events are POSTed (signed per Standard Webhooks); empty: webhooks off."""
+    webhook_secret: SecretStr = SecretStr("")
+    """`whsec_` + base64 of the signing key; required when `WEBHOOK_URL` is set."""
+    webhook_max_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+    """One attempt's deadline, response included."""
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """The first retry's delay; it doubles per attempt, capped at an hour."""
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
+    webhook_retention_days: int = Field(default=7, ge=1, le=3650)
+    """Delivered rows are deleted after this many days (failed ones are kept)."""
+    webhook_backlog_alert_seconds: float = Field(default=300.0, gt=0)
+    """`/health` reports a backlog when the oldest pending delivery is older than this."""
+    push_enabled: bool = False
+    push_contact: str = "mailto:admin@localhost"
+    """The VAPID `sub` claim: how a push service reaches the operator."""
+    push_concurrency: int = Field(default=16, ge=1, le=256)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
@@ -251,6 +273,41 @@ class Settings(BaseSettings):
         if value != "memory://" and not value.startswith(("redis://", "rediss://")):
             raise ValueError("must be memory:// or a redis:// URL")
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_webhook(cls, value: str) -> str:
+        if value and (
+            urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc
+        ):
+            raise ValueError(
+                "WEBHOOK_URL must be an http:// or https:// URL (or empty: webhooks off)"
+            )
+        return value
+
+    @field_validator("push_contact")
+    @classmethod
+    def _vapid_contact(cls, value: str) -> str:
+        """Push services refuse a VAPID `sub` that is not a mailto: or https: URL."""
+        if not value.startswith(("mailto:", "https://")) or len(value) < len("mailto:x"):
+            raise ValueError("PUSH_CONTACT must be a mailto: or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_secret_given(self) -> Settings:
+        secret = self.webhook_secret.get_secret_value()
+        if not self.webhook_url:
+            return self
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            key = b""
+        if not secret.startswith("whsec_") or len(key) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                "WEBHOOK_SECRET (whsec_ + base64 of at least 16 random bytes) is required "
+                "when WEBHOOK_URL is set"
+            )
+        return self
 
     @model_validator(mode="after")
     def _apply_seed_names(self) -> Settings:

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from app.api import ai, attachment, auth, group, invite, message, ops, user
+from app.api import ai, attachment, auth, group, invite, message, notifications, ops, user
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.responses import errors
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         invite.router,
         ai.router,
         attachment.router,
+        notifications.router,
     ):
         app.include_router(router, prefix="/api")
     app.include_router(ops.router)

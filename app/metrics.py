@@ -61,3 +61,14 @@ ATTACHMENT_REFUSED = Counter(
 ATTACHMENT_ORPHANS_REMOVED = Counter(
     "im_attachment_orphans_removed_total", "Uploads never sent, removed by the clean-up"
 )
+WEBHOOK_DELIVERIES = Counter(
+    "im_webhook_deliveries_total",
+    "Webhook attempts settled, by outcome: delivered, retry (scheduled again), failed (for good)",
+    ["status"],
+)
+WEBHOOK_LAG = Histogram(
+    "im_webhook_delivery_lag_seconds",
+    "From the commit of a change to its webhook's acceptance by the receiver",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 60, 300, 3600),
+)
+PUSH_SENT = Counter("im_push_sent_total", "Web Push notifications, by outcome", ["status"])

@@ -10,6 +10,7 @@ readable table, and stops only the processes it started. Figures are kept in doc
     .venv/bin/python scripts/bench.py --workload ai-load --ai-modes stream,copilot --ai-rates 30
     .venv/bin/python scripts/bench.py --workload fanout-scale --scale-procs 1,2,4 --db postgres
     .venv/bin/python scripts/bench.py --workload attachments --storage s3   # or --storage local
+    .venv/bin/python scripts/bench.py --workload webhooks --webhook-rate 100  # off / ok / hanging
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from benchkit import workloads_ai as ai_workloads
 from benchkit import workloads_attachments as attachment_workloads
 from benchkit import workloads_http as http_workloads
 from benchkit import workloads_scale as scale_workloads
+from benchkit import workloads_webhooks as webhook_workloads
 from benchkit import workloads_ws as ws_workloads
 from benchkit.api import Api
 from benchkit.report import print_table
@@ -52,6 +54,7 @@ WORKLOADS = (
     "ai",
     "ai-load",
     "login",
+    "webhooks",
 )
 EXTRA_WORKLOADS = ("attachments",)
 """Run only when named (not in the presets)."""
@@ -147,6 +150,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--att-clients", type=int, default=8, help="attachments: clients")
     parser.add_argument("--att-file-kib", type=int, default=1024, help="attachments: file size")
+    parser.add_argument(
+        "--webhook-rate", type=float, default=100.0, help="webhooks: patient messages/s"
+    )
+    parser.add_argument(
+        "--webhook-modes",
+        default=",".join(webhook_workloads.MODES),
+        help="webhooks: comma-separated of off, ok, hanging",
+    )
     parser.add_argument("--json-out", type=Path, help="append each result line to this file")
     parser.add_argument("--py-spy", type=Path, help="record py-spy profiles into this dir")
     parser.add_argument("--profile-label", default="", help="profile only this window label")
@@ -257,6 +268,52 @@ async def run_ai_load(args: argparse.Namespace, spy: PySpy | None) -> list[dict[
                     "result": result,
                 }
             )
+    return lines
+
+
+async def run_webhooks(args: argparse.Namespace, spy: PySpy | None) -> list[dict[str, Any]]:
+    """Webhooks off, a receiver answering at once, a receiver that hangs; each on fresh
+    servers (`webhooks`)."""
+    lines = []
+    for mode in str(args.webhook_modes).split(","):
+        receiver = None if mode == "off" else webhook_workloads.Receiver(hang=mode == "hanging")
+        if receiver is not None:
+            await receiver.start()
+        env = webhook_workloads.server_env(mode, receiver)
+        env.update(dict(item.split("=", 1) for item in args.server_env))
+        servers = ServerSet(db=args.db, procs=args.procs, env_overrides=env)
+        if spy is not None:
+            spy.name = f"webhooks-{mode}"
+            servers.window_hooks.append(spy.hook(servers))
+        started = time.perf_counter()
+        await servers.start()
+        api = Api(servers.urls)
+        try:
+            result = await webhook_workloads.webhooks_load(
+                servers,
+                api,
+                receiver,
+                mode=mode,
+                rate=args.webhook_rate,
+                duration=args.duration or 15.0,
+                warmup=args.warmup,
+            )
+        finally:
+            await api.close()
+            await servers.stop()
+            if receiver is not None:
+                await receiver.stop()
+            if spy is not None:
+                spy.finish()
+        lines.append(
+            {
+                "workload": "webhooks",
+                **servers.describe(),
+                "server_env": args.server_env,
+                "wall_seconds": round(time.perf_counter() - started, 1),
+                "result": result,
+            }
+        )
     return lines
 
 
@@ -494,6 +551,8 @@ async def main(args: argparse.Namespace) -> int:
                 lines = await run_ai_load(args, spy)
             elif name == "fanout-scale":
                 lines = await run_fanout_scale(args, spy)
+            elif name == "webhooks":
+                lines = await run_webhooks(args, spy)
             else:
                 lines = [await run_workload(name, args, spy)]
         except Exception as exc:

@@ -23,12 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = (
+    "webhook_deliveries",
+    "push_subscriptions",
+    "push_marks",
     "refresh_tokens",
     "sessions",
     "password_reset_codes",
     "invites",
     "ai_interaction_records",
     "message_revisions",
+    "attachments",
     "messages",
     "group_members",
     "groups",

@@ -4,7 +4,7 @@ Existing records are REPLY records. A copilot record (SUMMARY, SUGGESTION) keeps
 `user_message_id` NOT NULL: it names the last message the conversation it covers reaches.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-26 06:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

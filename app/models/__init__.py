@@ -9,8 +9,11 @@ from app.models.invite import Invite
 from app.models.message import Message
 from app.models.message_revision import MessageRevision
 from app.models.password_reset import PasswordResetCode
+from app.models.push_mark import PushMark
+from app.models.push_subscription import PushSubscription
 from app.models.session import RefreshToken, UserSession
 from app.models.user import User
+from app.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
     "AIInteractionRecord",
@@ -25,8 +28,11 @@ __all__ = [
     "MessageRevision",
     "MessageType",
     "PasswordResetCode",
+    "PushMark",
+    "PushSubscription",
     "RefreshToken",
     "User",
     "UserRole",
     "UserSession",
+    "WebhookDelivery",
 ]

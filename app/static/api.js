@@ -140,5 +140,9 @@ export function createApi({ auth, onUnauthorized }) {
       get("/ai/interactions", { group_id, page, page_size }),
     askCopilot: (what, group_id) => post(`/ai/${what}`, { group_id }),
     copilotRecords: (group_id) => get("/ai/copilot", { group_id }),
+    // Web Push (SPEC §13)
+    pushPublicKey: () => get("/push/public-key"),
+    pushSubscribe: (subscription) => post("/push/subscriptions", subscription),
+    pushUnsubscribe: (endpoint) => request("DELETE", "/push/subscriptions", { body: { endpoint } }),
   };
 }

@@ -6,6 +6,7 @@ import { createNotifications, watchTitle } from "./effects.js";
 import { html, render } from "./html.js";
 import { detectLang, LANG_KEY, setLang } from "./i18n/index.js";
 import { parseInviteHash, SESSION_KEY } from "./session.js";
+import { listenToWorker } from "./push.js";
 import { createStore, memoryStorage } from "./store.js";
 import { App } from "./views/App.js";
 
@@ -37,6 +38,7 @@ controller = createController({
   onMessage: (message) => notifications.onMessage(message),
 });
 watchTitle(store);
+listenToWorker((groupId) => controller.openGroup(groupId));
 
 document.addEventListener("visibilitychange", () => {
   controller.markRead();

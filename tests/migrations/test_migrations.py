@@ -43,6 +43,16 @@ EXPECTED_INDEXES = {
         "idx_attachments_message_id",
         "idx_attachments_created_at",
     },
+    "webhook_deliveries": {
+        "idx_webhook_deliveries_delivery_id",
+        "idx_webhook_deliveries_status_due",
+        "idx_webhook_deliveries_group_status",
+    },
+    "push_subscriptions": {
+        "idx_push_subscriptions_endpoint_hash",
+        "idx_push_subscriptions_user_id",
+    },
+    "push_marks": {"idx_push_marks_user_group"},
 }
 EXPECTED_UNIQUES = {
     "group_members": {"uk_group_user"},

@@ -32,7 +32,7 @@ from app.services.ai.deltas import DeltaCoalescer
 from app.services.ai.outbox import DISPATCH_GRACE, ClaimedMessage
 from app.services.ai.providers import AIProvider, Prompt, PromptImage, Turn
 from app.services.ai.reply import AIReply, ClaimLost, ReplyOutcome
-from app.services.ai.transitions import Claim, Fail, RequeueDue, Skip
+from app.services.ai.transitions import Claim, Fail, FailureListener, RequeueDue, Skip
 from app.services.ai.turns import as_turn
 from app.services.core.message_writer import MessageWriter
 
@@ -104,6 +104,8 @@ class AIInteractionService:
         # AI_VISION with an SDK provider: the image itself goes in the request.
         inline = settings.ai_vision and settings.ai_provider in INLINE_IMAGE_PROVIDERS
         self.image_data = image_data if inline else None
+        self.failure_listeners: list[FailureListener] = []
+        """Told inside the transaction that marks a record FAILED (the wiring adds them)."""
 
     @property
     def lease(self) -> timedelta:
@@ -252,7 +254,16 @@ class AIInteractionService:
         record_id = request.record_id
         duration_ms = int((time.perf_counter() - started) * 1000)
         applied = await self.writer.apply(
-            Fail(record_id, request.token, error, request.body(), duration_ms, attempts)
+            Fail(
+                record_id,
+                request.token,
+                error,
+                request.body(),
+                duration_ms,
+                attempts,
+                request.group_id,
+                tuple(self.failure_listeners),
+            )
         )
         if not applied:
             AI_CLAIMS_LOST.inc()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,15 @@ class Claim(Change[bool]):
         )
 
 
+class FailureListener(Protocol):
+    """Told when a record ends FAILED, inside the transaction that marks it (a layer beside
+    the AI, such as notifications, writes its outbox row there; the AI never imports it)."""
+
+    async def on_ai_failed(
+        self, session: AsyncSession, group_id: str, record_id: str, error_message: str
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class Fail(Change[bool]):
     record_id: str
@@ -33,9 +43,11 @@ class Fail(Change[bool]):
     request_content: str
     duration_ms: int
     attempts: int
+    group_id: str = ""
+    listeners: tuple[FailureListener, ...] = ()
 
     async def apply(self, session: AsyncSession) -> bool:
-        return await AIInteractionRepository(session).fail(
+        failed = await AIInteractionRepository(session).fail(
             self.record_id,
             self.token,
             error_message=self.error_message,
@@ -43,6 +55,12 @@ class Fail(Change[bool]):
             duration_ms=self.duration_ms,
             attempts=self.attempts,
         )
+        if failed:
+            for listener in self.listeners:
+                await listener.on_ai_failed(
+                    session, self.group_id, self.record_id, self.error_message
+                )
+        return failed
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
 
 import { html, useEffect, useRef, useState } from "../html.js";
 import { LANGUAGES, t } from "../i18n/index.js";
+import { disablePush, enablePush, pushSupported } from "../push.js";
 import { Badge, useApp } from "./common.js";
 import { DoctorInvite } from "./DoctorInvite.js";
 import { Profile } from "./Profile.js";
@@ -23,14 +24,26 @@ export function LanguagePicker({ id }) {
 }
 
 function NotificationsToggle() {
-  const { notifications } = useApp();
+  const { notifications, ctl, store, lang } = useApp();
   const [, redraw] = useState(0);
   if (!notifications.supported()) return html`<p class="hint">${t("notify.unsupported")}</p>`;
   const on = notifications.enabled();
   const denied = notifications.permission() === "denied";
+  // Web Push too, where the browser and the server offer it: told even with no tab open.
+  async function push(turnOn) {
+    if (!pushSupported()) return;
+    try {
+      if (turnOn) await enablePush(ctl.api, lang);
+      else await disablePush(ctl.api);
+    } catch {
+      store.toast("error", "push.failed");
+    }
+  }
   async function toggle() {
-    if (on) notifications.disable();
-    else await notifications.enable();
+    if (on) {
+      notifications.disable();
+      await push(false);
+    } else if (await notifications.enable()) await push(true);
     redraw((n) => n + 1);
   }
   return html`<div class="menu-row">
