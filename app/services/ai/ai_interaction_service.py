@@ -183,7 +183,7 @@ class AIInteractionService:
                 message.group_id, self.assistant_user_id
             )
             rows = await messages.get_history(message.group_id, message.seq, self.history_limit)
-        history = [as_turn(m.from_user_role, name, m.msg_content) for m, name in rows]
+        history = [as_turn(role, name, content) for role, name, content in rows]
         images = await self._images(message)
         content = message.msg_content or " ".join(f"[{image.name}]" for image in images)
         text = as_turn(message.from_user_role, sender_name, content).content

@@ -50,6 +50,6 @@ async def conversation_until(
     rows = await messages.get_history(anchor.group_id, anchor.seq + 1, limit)
     return Conversation(
         anchor.group_id,
-        [as_turn(m.from_user_role, name, m.msg_content) for m, name in rows],
-        patient_spoke=any(m.from_user_role == UserRole.PATIENT for m, _ in rows),
+        [as_turn(role, name, content) for role, name, content in rows],
+        patient_spoke=any(role == UserRole.PATIENT for role, _, _ in rows),
     )
