@@ -43,7 +43,7 @@ export function AttachButton({ groupId }) {
   return html`<label id="attach" class=${`attach${busy ? " busy" : ""}`} title=${t("attach.label")}>
     ${busy ? html`<span aria-hidden="true">…</span>` : paperclip()}
     <span class="sr-only">${busy ? t("attach.uploading") : t("attach.label")}</span>
-    <input id="attach-input" type="file" accept=${ACCEPT} ref=${input} disabled=${busy}
+    <input id="attach-input" type="file" accept=${ACCEPT} ref=${input} disabled=${busy} multiple
       class="sr-only" onChange=${onChange} />
   </label>`;
 }

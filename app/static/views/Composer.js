@@ -168,7 +168,7 @@ export function Composer({ groupId, onSent }) {
       aria-describedby="char-count" aria-invalid=${over > 0 ? "true" : undefined}
       aria-autocomplete="list" aria-controls=${picker ? "mention-picker" : undefined}
       onInput=${onInput} onKeyDown=${onKeyDown} onBlur=${() => setPicker(null)}
-      onPaste=${pasteHandler(app, groupId)}></textarea>
+      onPaste=${pasteHandler(app, groupId, { editing: Boolean(editing) })}></textarea>
     <button type="submit" class="primary" disabled=${busy || over > 0 || !text.trim()}>${label}</button>
     <p id="char-count" class=${`char-count${over > 0 ? " over" : ""}`} aria-live="polite" hidden=${!showCounter}>
       ${over > 0

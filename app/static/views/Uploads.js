@@ -69,9 +69,11 @@ export function UploadStatus({ groupId }) {
   </div>`;
 }
 
-/** A paste handler for the text box: pasted files are uploaded, pasted text stays text. */
-export function pasteHandler(app, groupId) {
+/** A paste handler for the text box: pasted files are uploaded, pasted text stays text (and
+ * while a message is being edited, a file is not sent: an edit changes words only). */
+export function pasteHandler(app, groupId, { editing = false } = {}) {
   return (event) => {
+    if (editing) return;
     const files = filesFrom(event.clipboardData);
     if (!files.length) return;
     event.preventDefault();
@@ -90,6 +92,23 @@ export function useFileDrop(app, groupId) {
     depth.current = 0;
     setDragging(false);
   };
+  // A file dropped beside the drop target must not replace the app by opening in the tab.
+  useEffect(() => {
+    const refuse = (event) => {
+      if (event.defaultPrevented || !carriesFiles(event.dataTransfer)) return;
+      event.preventDefault();
+      if (event.type === "dragover") event.dataTransfer.dropEffect = "none";
+      if (event.type === "drop") reset();
+    };
+    window.addEventListener("dragover", refuse);
+    window.addEventListener("drop", refuse);
+    window.addEventListener("dragend", reset);
+    return () => {
+      window.removeEventListener("dragover", refuse);
+      window.removeEventListener("drop", refuse);
+      window.removeEventListener("dragend", reset);
+    };
+  }, []);
   const handlers = {
     onDragEnter(event) {
       if (!carriesFiles(event.dataTransfer)) return;
