@@ -190,3 +190,70 @@ test("cancel aborts the group's job", () => {
   uploads.cancel("g1");
   assert.equal(job.signal.aborted, true);
 });
+
+// The API's upload with progress (app/static/api.js), against the fake request: the server's
+// refusals become ApiErrors that errorText words in both languages; a cancel is not an error.
+test("upload refusals and failures are worded in both languages; a cancel is its own kind", async () => {
+  const { createApi, ApiError } = await import("../../app/static/api.js");
+  const { errorText, setLang } = await import("../../app/static/i18n/index.js");
+  const saved = { XHR: globalThis.XMLHttpRequest, location: globalThis.location };
+  globalThis.XMLHttpRequest = FakeXHR;
+  Object.defineProperty(globalThis, "location", { value: { origin: "http://chat.test" }, configurable: true });
+  try {
+    const auth = { fresh: async () => "tok", refresh: async () => "ok", token: () => "tok2" };
+    const api = createApi({ auth, onUnauthorized: () => {} });
+    const upload = async (answer, options = {}) => {
+      const seen = [];
+      const onProgress = (loaded, total) => seen.push([loaded, total]);
+      const pending = api.uploadAttachment("g1", new File(["x"], "a.png"), { onProgress, ...options });
+      await new Promise((resolve) => setTimeout(resolve, 0)); // auth.fresh() first
+      const xhr = FakeXHR.last;
+      assert.equal(xhr.url, "http://chat.test/api/attachments");
+      assert.equal(xhr.headers.Authorization, "Bearer tok");
+      assert.equal(xhr.body.get("group_id"), "g1");
+      answer(xhr);
+      return { pending, seen };
+    };
+
+    const ok = await upload((xhr) => {
+      xhr.progress(1, 2);
+      xhr.answer(201, '{"attachment_id":"att_1","name":"a.png","mime":"image/png"}');
+    });
+    assert.equal((await ok.pending).attachment_id, "att_1");
+    assert.deepEqual(ok.seen, [[1, 2]]);
+
+    const cases = [
+      [(xhr) => xhr.answer(413, '{"error":{"code":"ATTACHMENT_TOO_LARGE"}}'), "ATTACHMENT_TOO_LARGE", 413],
+      [(xhr) => xhr.answer(415, '{"error":{"code":"UNSUPPORTED_MEDIA_TYPE"}}'), "UNSUPPORTED_MEDIA_TYPE", 415],
+      [(xhr) => xhr.answer(422, '{"error":{"code":"VALIDATION_ERROR","details":[]}}'), "VALIDATION_ERROR", 422],
+      [(xhr) => xhr.answer(413, "<html>too large</html>"), "HTTP_ERROR", 413], // a proxy's page
+      [(xhr) => xhr.listeners.error(), "NETWORK_ERROR", 0],
+    ];
+    for (const [answer, code, status] of cases) {
+      const { pending } = await upload(answer);
+      const error = await pending.then(
+        () => assert.fail("should be refused"),
+        (e) => e,
+      );
+      assert.ok(error instanceof ApiError, code);
+      assert.equal(error.code, code);
+      assert.equal(error.status, status);
+      const words = {};
+      for (const lang of ["en", "zh-CN"]) {
+        setLang(lang);
+        words[lang] = errorText(error);
+        assert.ok(words[lang] && !/\berror\.\w/.test(words[lang]), `${code} in ${lang}: ${words[lang]}`);
+      }
+      assert.notEqual(words.en, words["zh-CN"], code);
+      if (status === 413) assert.match(words.en, /too large/);
+    }
+    setLang("en");
+
+    const controller = new AbortController();
+    const cancelled = await upload(() => controller.abort(), { signal: controller.signal });
+    await assert.rejects(cancelled.pending, (error) => error.cancelled === true && !(error instanceof ApiError));
+  } finally {
+    globalThis.XMLHttpRequest = saved.XHR;
+    Object.defineProperty(globalThis, "location", { value: saved.location, configurable: true });
+  }
+});
