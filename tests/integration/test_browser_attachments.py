@@ -192,7 +192,7 @@ def throttle_uploads(page: Page, bytes_per_second: int) -> Any:
     [pytest.param("zh-CN", "phone", id="zh-phone"), pytest.param("en", "desktop", id="en-desktop")],
 )
 def test_paste_drop_progress_and_lightbox(
-    server: Server, people: People, lang: str, layout: str
+    server: Server, people: People, tmp_path: Path, lang: str, layout: str
 ) -> None:
     doc = create_user(server, f"Dr. Drop {lang}", "DOCTOR")
     pat = create_user(server, f"Pat Drop {lang}", "PATIENT")
@@ -270,6 +270,16 @@ def test_paste_drop_progress_and_lightbox(
         }"""
     )
     expect(patient.locator("#drop-target")).to_have_count(0)
+
+    # Several files picked at once go one after another, in order.
+    notes = [tmp_path / "notes-1.txt", tmp_path / "notes-2.txt"]
+    for note in notes:
+        note.write_bytes(files.TEXT)
+    patient.locator("#attach-input").set_input_files([str(note) for note in notes])
+    expect(cards).to_have_count(3)
+    expect(cards.nth(1)).to_contain_text("notes-1.txt")
+    expect(cards.nth(2)).to_contain_text("notes-2.txt")
+    expect(cards.nth(2).locator(".attachment-kind")).to_have_text("TXT")
 
     # The lightbox: the full picture (loaded under the CSP), Esc and the close button.
     thumb = images.first
