@@ -147,7 +147,9 @@ def paste_file(page: Page, name: str, mime: str, data: bytes) -> None:
     )
 
 
-def drag_file(page: Page, name: str, mime: str, data: bytes, *, drop: bool = True) -> None:
+def drag_file(
+    page: Page, name: str, mime: str, data: bytes, *, drop: bool = True, shot: Any = None
+) -> None:
     """Drag a file over the conversation (the drop target shows), then drop it (or leave)."""
     page.evaluate(
         f"""([name, type, b64]) => {{
@@ -161,6 +163,8 @@ def drag_file(page: Page, name: str, mime: str, data: bytes, *, drop: bool = Tru
         [name, mime, base64.b64encode(data).decode()],
     )
     expect(page.locator("#drop-target")).to_be_visible()
+    if shot:
+        shot(page)
     page.evaluate(
         """(drop) => {
           const init = { dataTransfer: window.__drag, bubbles: true, cancelable: true };
@@ -212,6 +216,17 @@ def test_paste_drop_progress_and_lightbox(
     expect(patient.locator("#upload-status")).to_have_count(0)
     assert 100 in patient.evaluate("window.__percents")
     expect(patient.locator("#composer-input")).to_have_value("")
+
+    # A file dragged over and away: the drop target comes and goes, nothing is sent.
+    drag_file(
+        patient,
+        "不发.pdf",
+        "application/pdf",
+        files.PDF,
+        drop=False,
+        shot=lambda page: people.shot(page, f"drop-target-{lang}-{layout}"),
+    )
+    expect(patient.locator("#upload-status")).to_have_count(0)
 
     # A dropped file under a slow upload: the bar moves, finishes and goes.
     patient.evaluate("window.__percents = []")

@@ -61,10 +61,12 @@ function ImageAttachment({ attachment: a }) {
     setOpen(false);
     thumb.current?.focus();
   }
+  // Its size is known before it loads, so the timeline does not jump when it does.
+  const width = a.width ? Math.min(320, a.width) : undefined;
+  const height = width && a.height ? Math.round((a.height * width) / a.width) : undefined;
   return html`<a class="attachment image" href=${a.url} target="_blank" rel="noopener" ref=${thumb}
       title=${t("lightbox.open", { name: a.name })} aria-haspopup="dialog" onClick=${onClick}>
-      <img src=${a.thumbnail_url} alt=${a.name} loading="lazy"
-        width=${a.width ? Math.min(320, a.width) : undefined} />
+      <img src=${a.thumbnail_url} alt=${a.name} loading="lazy" width=${width} height=${height} />
     </a>${open ? html`<${Lightbox} attachment=${a} onClose=${onClose} />` : null}`;
 }
 
