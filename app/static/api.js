@@ -1,7 +1,10 @@
 // REST calls (SPEC §5, §10, §11). Every failure becomes an ApiError carrying the server's
 // envelope ({status, code, details}); the views word it with i18n's errorText, in the person's
-// language. Signed-in calls take a fresh access token from auth (refreshed first when spent);
+// language. An upload with `upload: {onProgress, signal}` goes by XMLHttpRequest (upload.js),
+// which reports its progress and can be cancelled. Signed-in calls take a fresh access token from auth (refreshed first when spent);
 // a 401 TOKEN_EXPIRED refreshes once and tries again; any other 401 ends the session.
+
+import { sendWithProgress } from "./upload.js";
 
 export class ApiError extends Error {
   constructor(status, code, message = "", details = null, retryAfter = null) {
@@ -16,8 +19,27 @@ export class ApiError extends Error {
 
 const enc = encodeURIComponent;
 
+function answerError(status, data, retryAfter) {
+  const error = data?.error;
+  return new ApiError(status, error?.code || "HTTP_ERROR", error?.message || "", error?.details ?? null, retryAfter);
+}
+
+/** A call by XMLHttpRequest, for its upload progress; cancelling rejects with UploadCancelled. */
+async function callWithProgress(method, url, headers, body, { onProgress, signal }) {
+  let answer;
+  try {
+    answer = await sendWithProgress({ XHR: XMLHttpRequest, method, url: url.href, headers, body, onProgress, signal });
+  } catch (failure) {
+    if (failure.cancelled) throw failure;
+    throw new ApiError(0, "NETWORK_ERROR");
+  }
+  if (answer.status === 204) return null;
+  if (answer.status >= 200 && answer.status < 300) return answer.data;
+  throw answerError(answer.status, answer.data, answer.retryAfter);
+}
+
 export function createApi({ auth, onUnauthorized }) {
-  async function call(method, path, { body, query, token }) {
+  async function call(method, path, { body, query, token, upload }) {
     const url = new URL(`/api${path}`, location.origin);
     for (const [key, value] of Object.entries(query || {})) {
       if (value !== undefined && value !== null) url.searchParams.set(key, value);
@@ -27,6 +49,7 @@ export function createApi({ auth, onUnauthorized }) {
     // A FormData body (an upload) sets its own multipart Content-Type.
     const form = body instanceof FormData;
     if (body !== undefined && !form) headers["Content-Type"] = "application/json";
+    if (upload) return callWithProgress(method, url, headers, body, upload);
     let response;
     try {
       response = await fetch(url, {
@@ -46,28 +69,20 @@ export function createApi({ auth, onUnauthorized }) {
       data = null;
     }
     if (response.ok) return data;
-    const error = data?.error;
-    const retryAfter = Number(response.headers.get("Retry-After")) || null;
-    throw new ApiError(
-      response.status,
-      error?.code || "HTTP_ERROR",
-      error?.message || "",
-      error?.details ?? null,
-      retryAfter,
-    );
+    throw answerError(response.status, data, Number(response.headers.get("Retry-After")) || null);
   }
 
   /** A call as the signed-in person (or anonymous with `anonymous: true`). */
-  async function request(method, path, { body, query, anonymous = false } = {}) {
-    if (anonymous) return call(method, path, { body, query });
+  async function request(method, path, { body, query, anonymous = false, upload } = {}) {
+    if (anonymous) return call(method, path, { body, query, upload });
     const token = await auth.fresh();
     try {
-      return await call(method, path, { body, query, token });
+      return await call(method, path, { body, query, token, upload });
     } catch (failure) {
       if (failure.status !== 401 || !token) throw failure;
       if (failure.code === "TOKEN_EXPIRED") {
         const outcome = await auth.refresh();
-        if (outcome === "ok") return call(method, path, { body, query, token: auth.token() });
+        if (outcome === "ok") return call(method, path, { body, query, token: auth.token(), upload });
         if (outcome === "failed") throw new ApiError(0, "NETWORK_ERROR");
         failure.handled = true; // auth ended the session and said why
         throw failure;
@@ -129,12 +144,13 @@ export function createApi({ auth, onUnauthorized }) {
     editMessage: (messageId, content) =>
       request("PATCH", `/message/${enc(messageId)}`, { body: { content } }),
     recallMessage: (messageId) => post(`/message/${enc(messageId)}/recall`),
-    // attachments (SPEC §12): upload, then send with its attachment_id
-    uploadAttachment: (group_id, file) => {
+    // attachments (SPEC §12): upload, then send with its attachment_id; with {onProgress,
+    // signal} the upload reports its progress and can be cancelled (SPEC §16)
+    uploadAttachment: (group_id, file, upload = undefined) => {
       const form = new FormData();
       form.append("group_id", group_id);
       form.append("file", file, file.name);
-      return request("POST", "/attachments", { body: form });
+      return request("POST", "/attachments", { body: form, upload });
     },
     aiInteractions: (group_id, page = 1, page_size = 20) =>
       get("/ai/interactions", { group_id, page, page_size }),

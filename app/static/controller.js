@@ -257,10 +257,11 @@ export function createController({ store, storage, isVisible = () => true, onMes
     store.setOutboxStatus(item.client_msg_id, sent ? "sending" : "queued");
   }
 
-  /** Queue the composer's text ({reply_to, mentions} optional) and send it when the link is
-   * up; {ok, reason?}. */
-  function send(text, extras = {}) {
-    const groupId = state.currentId;
+  /** Queue the composer's text ({reply_to, mentions, attachment} optional) and send it when the
+   * link is up; {ok, reason?}. To the open group, or to `group_id` (an upload that finished
+   * after the person moved to another group still goes where it was meant to). */
+  function send(text, { group_id = null, ...extras } = {}) {
+    const groupId = group_id || state.currentId;
     if (!groupId) return { ok: false, reason: "NO_GROUP" };
     const result = store.queueMessage(groupId, text, extras);
     if (result.ok) transmit(result.item);

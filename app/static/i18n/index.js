@@ -72,10 +72,12 @@ export function errorText(error) {
   if (code === "RATE_LIMITED" && (error.retry_after || error.details?.retry_after)) {
     return t("error.RATE_LIMITED_WAIT", { seconds: error.retry_after || error.details.retry_after });
   }
-  if (code && has(`error.${code}`)) return t(`error.${code}`);
+  // HTTP_ERROR is an answer without a code (a proxy's page, say a 413): its status says more.
+  if (code && code !== "HTTP_ERROR" && has(`error.${code}`)) return t(`error.${code}`);
   if (error.status !== undefined && has(`error.http.${error.status}`)) {
     return t(`error.http.${error.status}`);
   }
+  if (code && has(`error.${code}`)) return t(`error.${code}`);
   return t("error.UNKNOWN_STATUS", { status: error.status ?? code ?? "?" });
 }
 

@@ -1,7 +1,8 @@
 // The composer: the text box with its character counter, the reply/edit bar (replying to a
 // message, or editing one of mine), and the mention picker (typing `@` offers the group's
 // members, the AI assistant included; a pick is sent as a user id). COMPOSER_TOOLS is the slot
-// for tools beside the text box (the attach button).
+// for tools beside the text box (the attach button). A file pasted into the text box is
+// uploaded and sent (Uploads.js), whose progress shows above the text box.
 
 import { insertMention, mentionCandidates, mentionIds, mentionQuery, excerpt } from "../compose.js";
 import { COUNTER_FROM_CHARS, contentLength, MAX_CONTENT_CHARS } from "../format.js";
@@ -9,6 +10,7 @@ import { html, useEffect, useLayoutEffect, useRef, useState } from "../html.js";
 import { formatNumber, t } from "../i18n/index.js";
 import { AttachButton } from "./Attachments.js";
 import { useApp } from "./common.js";
+import { pasteHandler, UploadStatus } from "./Uploads.js";
 
 /** Tools shown before the text box: [{id, Tool}], each rendered as <Tool groupId />. */
 export const COMPOSER_TOOLS = [{ id: "attach", Tool: AttachButton }];
@@ -40,7 +42,8 @@ function MentionPicker({ picker, onPick }) {
 }
 
 export function Composer({ groupId, onSent }) {
-  const { store, ctl } = useApp();
+  const app = useApp();
+  const { store, ctl } = app;
   const composing = store.composingOf(groupId);
   const editing = composing?.mode === "edit" ? store.findMessage(groupId, composing.message_id) : null;
   const [text, setText] = useState(store.state.drafts.get(groupId) || "");
@@ -156,6 +159,7 @@ export function Composer({ groupId, onSent }) {
   return html`<form id="composer" class="composer" data-mode=${composing?.mode || "new"} onSubmit=${submit}>
     ${composing ? html`<${ComposeBar} groupId=${groupId} composing=${composing} />` : null}
     ${picker ? html`<${MentionPicker} picker=${picker} onPick=${pick} />` : null}
+    <${UploadStatus} groupId=${groupId} />
     ${COMPOSER_TOOLS.length
       ? html`<div class="composer-tools">${COMPOSER_TOOLS.map(({ id, Tool }) => html`<${Tool} key=${id} groupId=${groupId} />`)}</div>`
       : null}
@@ -163,7 +167,8 @@ export function Composer({ groupId, onSent }) {
     <textarea id="composer-input" rows="1" ref=${input} value=${text} placeholder=${t("composer.placeholder")}
       aria-describedby="char-count" aria-invalid=${over > 0 ? "true" : undefined}
       aria-autocomplete="list" aria-controls=${picker ? "mention-picker" : undefined}
-      onInput=${onInput} onKeyDown=${onKeyDown} onBlur=${() => setPicker(null)}></textarea>
+      onInput=${onInput} onKeyDown=${onKeyDown} onBlur=${() => setPicker(null)}
+      onPaste=${pasteHandler(app, groupId, { editing: Boolean(editing) })}></textarea>
     <button type="submit" class="primary" disabled=${busy || over > 0 || !text.trim()}>${label}</button>
     <p id="char-count" class=${`char-count${over > 0 ? " over" : ""}`} aria-live="polite" hidden=${!showCounter}>
       ${over > 0

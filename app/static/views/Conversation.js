@@ -1,10 +1,12 @@
 // The open conversation: header (back on phones, AI state, details), the hand-over banner, the
-// timeline (only this part scrolls; history loads at the top), typing line, composer.
+// timeline (only this part scrolls; history loads at the top), typing line, composer. Files
+// dropped anywhere on it are uploaded and sent (Uploads.js), with a drop target while dragging.
 
 import { Component, html, useState } from "../html.js";
 import { getLang, t } from "../i18n/index.js";
 import { useApp } from "./common.js";
 import { Composer } from "./Composer.js";
+import { DropTarget, useFileDrop } from "./Uploads.js";
 import {
   AiFailedItem,
   DayItem,
@@ -126,8 +128,10 @@ function typingLine(names) {
 }
 
 export function Conversation({ groupId }) {
-  const { store, ctl } = useApp();
+  const app = useApp();
+  const { store, ctl } = app;
   const [bottomToken, setBottomToken] = useState(0);
+  const drop = useFileDrop(app, groupId);
   const group = store.state.groups.get(groupId);
   if (!group) return null;
   const convo = store.convoOf(groupId);
@@ -142,7 +146,8 @@ export function Conversation({ groupId }) {
     readersOf: (seq) => store.readersOf(groupId, seq),
   };
   const aiOn = group.ai_enabled !== false;
-  return html`<div id="convo" class="convo">
+  return html`<div id="convo" class=${`convo${drop.dragging ? " dragging" : ""}`} ...${drop.handlers}>
+    ${drop.dragging ? html`<${DropTarget} />` : null}
     <header class="convo-head">
       <button id="back" type="button" class="only-phone back" aria-label=${t("nav.back")} onClick=${ctl.back}>‹</button>
       <div class="convo-titles">
