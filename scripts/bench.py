@@ -3,7 +3,7 @@
 Each workload starts its own servers on a fresh database, runs, prints one JSON line and a
 readable table, and stops only the processes it started. Figures are kept in docs/benchmarks.md.
 
-    .venv/bin/python scripts/bench.py --preset default                 # `make bench`, < 5 min
+    .venv/bin/python scripts/bench.py --preset default                 # `make bench`, ~12 min
     .venv/bin/python scripts/bench.py --workload send --db postgres --procs 2
     .venv/bin/python scripts/bench.py --workload fanout --py-spy /tmp/prof --profile-label 1000
     .venv/bin/python scripts/bench.py --workload ai-load --db postgres   # AI off / mock / stream
@@ -59,7 +59,7 @@ WORKLOADS = (
 EXTRA_WORKLOADS = ("attachments",)
 """Run only when named (not in the presets)."""
 PRESETS: dict[str, dict[str, Any]] = {
-    # `make bench`: every workload once, about 4 minutes on 2 cores.
+    # `make bench`: every workload once, about 12 minutes on 2 cores (ai-load and fanout-scale are most of it).
     "default": {"workloads": WORKLOADS},
     # A smoke run of every workload in about a minute.
     "quick": {
