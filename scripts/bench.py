@@ -59,7 +59,7 @@ WORKLOADS = (
 EXTRA_WORKLOADS = ("attachments",)
 """Run only when named (not in the presets)."""
 PRESETS: dict[str, dict[str, Any]] = {
-    # `make bench`: every workload once, about 12 minutes on 2 cores (ai-load and fanout-scale are most of it).
+    # `make bench`: every workload once, about 12 minutes on 2 cores (mostly ai-load, scale).
     "default": {"workloads": WORKLOADS},
     # A smoke run of every workload in about a minute.
     "quick": {
