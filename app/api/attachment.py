@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.requests import ClientDisconnect
 
@@ -74,17 +75,10 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
         ) from exc
 
 
-async def _download(
-    variant: Variant,
-    attachment_id: str,
-    attachments: AttachmentServiceDep,
-    users: UserServiceDep,
-    credentials: BearerDep,
-    exp: int | None,
-    sig: str | None,
-    range_header: str | None,
-    if_none_match: str | None,
-) -> Response:
+async def _download(variant: Variant, attachment_id: str, download: Download) -> Response:
+    attachments, users, credentials = download.attachments, download.users, download.credentials
+    exp, sig = download.exp, download.sig
+    range_header, if_none_match = download.range_header, download.if_none_match
     signature: tuple[int, str] | None = None
     if exp is not None or sig is not None:
         if exp is None or sig is None:
@@ -154,53 +148,32 @@ IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 DOWNLOAD_ERRORS = errors(401, 403, 404, 416)
 
 
+@dataclass
+class Download:
+    """What both download routes take: the services, the caller's credentials (a signed link,
+    or a member's Bearer token) and the conditional and partial request headers."""
+
+    attachments: AttachmentServiceDep
+    users: UserServiceDep
+    credentials: BearerDep
+    exp: SignedExp = None
+    sig: SignedSig = None
+    range_header: RangeHeader = None
+    if_none_match: IfNoneMatch = None
+
+
+DownloadDep = Annotated[Download, Depends()]
+
+
 @router.get("/{attachment_id}/content", responses=DOWNLOAD_ERRORS, response_class=StreamingResponse)
-async def download_content(
-    attachment_id: IdPath,
-    attachments: AttachmentServiceDep,
-    users: UserServiceDep,
-    credentials: BearerDep,
-    exp: SignedExp = None,
-    sig: SignedSig = None,
-    range_header: RangeHeader = None,
-    if_none_match: IfNoneMatch = None,
-) -> Response:
+async def download_content(attachment_id: IdPath, download: DownloadDep) -> Response:
     """The file as stored (a signed link, or a member's Bearer token)."""
-    return await _download(
-        "content",
-        attachment_id,
-        attachments,
-        users,
-        credentials,
-        exp,
-        sig,
-        range_header,
-        if_none_match,
-    )
+    return await _download("content", attachment_id, download)
 
 
 @router.get(
     "/{attachment_id}/thumbnail", responses=DOWNLOAD_ERRORS, response_class=StreamingResponse
 )
-async def download_thumbnail(
-    attachment_id: IdPath,
-    attachments: AttachmentServiceDep,
-    users: UserServiceDep,
-    credentials: BearerDep,
-    exp: SignedExp = None,
-    sig: SignedSig = None,
-    range_header: RangeHeader = None,
-    if_none_match: IfNoneMatch = None,
-) -> Response:
+async def download_thumbnail(attachment_id: IdPath, download: DownloadDep) -> Response:
     """An image's thumbnail (WebP, longest side 320 px)."""
-    return await _download(
-        "thumbnail",
-        attachment_id,
-        attachments,
-        users,
-        credentials,
-        exp,
-        sig,
-        range_header,
-        if_none_match,
-    )
+    return await _download("thumbnail", attachment_id, download)

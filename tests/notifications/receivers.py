@@ -16,6 +16,7 @@ import asyncio
 import base64
 import json
 import secrets
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,7 @@ from starlette.types import Receive, Scope, Send
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"stand-in webhook signing key 32b").decode()
 
 
-class LoopbackServer:
+class LoopbackServer(ABC):
     """An ASGI app served by uvicorn on a free loopback port, in the test's event loop."""
 
     def __init__(self) -> None:
@@ -63,8 +64,9 @@ class LoopbackServer:
             self.server.should_exit = True
             await asyncio.wait_for(self._task, timeout=10)
 
+    @abstractmethod
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError
+        """The stand-in's own HTTP behaviour."""
 
 
 async def read_body(receive: Receive) -> bytes:

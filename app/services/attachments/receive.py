@@ -15,9 +15,12 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+if TYPE_CHECKING:  # the library declares its callbacks' type for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 from app.errors import InvalidInput
 from app.schemas.common import ID_PATTERN
@@ -74,7 +77,7 @@ class _FormReader:
         self._header_field = bytearray()
         self._header_value = bytearray()
 
-    def callbacks(self) -> dict[str, object]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self._part_begin,
             "on_header_field": lambda data, start, end: self._header_field.extend(data[start:end]),
@@ -169,7 +172,7 @@ async def receive_upload(
     if media_type != b"multipart/form-data" or not boundary:
         raise InvalidInput("Send the file as multipart/form-data", code="VALIDATION_ERROR")
     reader = _FormReader(max_bytes, spool_dir)
-    parser = MultipartParser(boundary, reader.callbacks())  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, reader.callbacks())
     pending_check = check_group
     try:
         async for piece in body:
