@@ -217,8 +217,8 @@ def test_invites_rich_messages_and_sessions(
     link = invite_row.locator(".invite-url").input_value()
     assert re.fullmatch(re.escape(server.url) + r"/#invite=[\w-]{24}", link), link
     assert qr.get_attribute("data-qr-text") == link
-    box = qr.bounding_box()
-    assert box is not None and box["width"] >= 120
+    qr_box = qr.bounding_box()
+    assert qr_box is not None and qr_box["width"] >= 120
     assert_fits(people, doctor)
     qr.scroll_into_view_if_needed()
     people.shot(doctor, "doctor-invite-link-qr")
