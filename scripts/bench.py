@@ -8,6 +8,7 @@ readable table, and stops only the processes it started. Figures are kept in doc
     .venv/bin/python scripts/bench.py --workload fanout --py-spy /tmp/prof --profile-label 1000
     .venv/bin/python scripts/bench.py --workload ai-load --db postgres   # AI off / mock / stream
     .venv/bin/python scripts/bench.py --workload ai-load --ai-modes stream,copilot --ai-rates 30
+    .venv/bin/python scripts/bench.py --workload ai-load --ai-workers 1   # AI_WORKER=celery
     .venv/bin/python scripts/bench.py --workload fanout-scale --scale-procs 1,2,4 --db postgres
     .venv/bin/python scripts/bench.py --workload attachments --storage s3   # or --storage local
     .venv/bin/python scripts/bench.py --workload webhooks --webhook-rate 100  # off / ok / hanging
@@ -111,6 +112,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ai-modes", help="ai-load: comma-separated of off, mock, stream, copilot")
     parser.add_argument("--ai-rates", help="ai-load: patient messages/s per phase, e.g. 100,300")
     parser.add_argument(
+        "--ai-workers",
+        type=int,
+        default=0,
+        help="ai-load: Celery AI worker processes (AI_WORKER=celery, Redis); 0: in-process",
+    )
+    parser.add_argument(
         "--copilot-every",
         type=float,
         default=ai_workloads.COPILOT_EVERY_SECONDS,
@@ -124,7 +131,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--app-root",
         type=Path,
         default=ROOT,
-        help="fanout-scale: serve the app of this checkout (an older commit, for an A/B)",
+        help="fanout-scale, ai-load: serve the app of this checkout (an older commit, for an A/B)",
     )
     parser.add_argument(
         "--login-clients", type=int, default=8, help="login: concurrent login loops"
@@ -235,7 +242,13 @@ async def run_ai_load(args: argparse.Namespace, spy: PySpy | None) -> list[dict[
                 await stand_in.start()
             env = ai_workloads.server_env(mode, stand_in)
             env.update(dict(item.split("=", 1) for item in args.server_env))
-            servers = ServerSet(db=args.db, procs=args.procs, env_overrides=env)
+            servers = ServerSet(
+                db=args.db,
+                procs=args.procs,
+                env_overrides=env,
+                root=args.app_root,
+                ai_workers=args.ai_workers if mode != "off" else 0,
+            )
             if spy is not None:
                 spy.name = f"ai-load-{mode}"
                 servers.window_hooks.append(spy.hook(servers))

@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.models import Group, GroupMember, Message, MessageType, User, UserRole
+from app.models import Group, GroupMember, Message, MessageType, User
 from app.models.enums import CHANGE_TYPES
 
 NOT_A_CHANGE = Message.msg_type.not_in(CHANGE_TYPES)
@@ -130,25 +130,3 @@ class MessageRepository:
             .group_by(Message.group_id)
         )
         return {group_id: int(count) for group_id, count in rows}
-
-    async def get_history(
-        self, group_id: str, before_seq: int, limit: int
-    ) -> list[tuple[UserRole, str, str]]:
-        """(sender's role, sender's name, content) of the last `limit` TEXT messages before
-        `before_seq` that were not recalled, in their current state, oldest first. Columns, not
-        entities: every AI call reads this, on the event loop the sends share."""
-        if limit <= 0:
-            return []
-        rows = await self.session.execute(
-            select(Message.from_user_role, User.username, Message.msg_content)
-            .join(User, User.user_id == Message.from_user_id)
-            .where(
-                Message.group_id == group_id,
-                Message.seq < before_seq,
-                Message.msg_type == MessageType.TEXT,
-                Message.recalled_at.is_(None),
-            )
-            .order_by(Message.seq.desc())
-            .limit(limit)
-        )
-        return [(UserRole(role), name, content) for role, name, content in reversed(rows.all())]

@@ -5,6 +5,7 @@
 from typing import Any
 
 from celery import Celery
+from pydantic import ValidationError
 
 from app.config import Settings, get_settings
 
@@ -43,4 +44,10 @@ def create_producer(settings: Settings) -> Celery:
 
 @celery_app.on_configure.connect
 def _configure_worker(sender: Celery, **_kwargs: Any) -> None:
-    configure(sender, get_settings())
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        # Celery logs and swallows a handler's exception, and the worker would start with
+        # Celery's defaults (another queue, no database) and answer nothing: stop instead.
+        raise SystemExit(f"the AI worker's settings are invalid: {exc}") from exc
+    configure(sender, settings)

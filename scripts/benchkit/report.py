@@ -180,10 +180,11 @@ def print_table(line: dict[str, Any]) -> None:
                 "ok/failed/missing",
                 "errors",
                 "server cpu %",
+                "AI worker cpu %",
             ],
             [
                 [
-                    params["mode"],
+                    params["mode"] + (" (celery)" if line.get("ai_workers") else ""),
                     params["rate"],
                     send.get("per_s", 0),
                     *(send.get(key, 0) for key in LAT),
@@ -194,6 +195,7 @@ def print_table(line: dict[str, Any]) -> None:
                     ),
                     result["errors"],
                     result["server_cpu_pct"],
+                    result.get("worker_cpu_pct", "-"),
                 ]
             ],
         )

@@ -29,6 +29,9 @@ MYSQL_ADMIN = ["mysql", "--protocol=tcp", "-h", "127.0.0.1", "-P", "3306", "-u",
 MYSQL_URL = "mysql+asyncmy://root@127.0.0.1:3306/{name}"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SERVER_FD_LIMIT = 20_000
+AI_WORKER_THREADS = 300
+"""Celery pool threads per AI worker: more than the replies in flight at 300 msgs/s for 1 s each."""
+WORKER_READY_SECONDS = 60.0
 BENCH_ROOT = Path(tempfile.gettempdir()) / "bench"
 
 
@@ -59,11 +62,14 @@ class ServerSet:
     env_overrides: dict[str, str] = field(default_factory=dict)
     redis: bool = False
     """Fan out through Redis even with one process (to compare 1 with N on equal terms)."""
+    ai_workers: int = 0
+    """Celery AI worker processes (`AI_WORKER=celery`, fan-out through Redis); 0: in-process."""
     root: Path = ROOT
     """The checkout whose `app` is served (`--app-root`: an older commit, for an A/B)."""
     run_id: str = field(default_factory=lambda: f"{os.getpid()}_{secrets.token_hex(3)}")
     ports: list[int] = field(default_factory=list)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     database_url: str = ""
     workdir: Path = BENCH_ROOT
     window_hooks: list[Callable[[str, float], None]] = field(default_factory=list)
@@ -82,14 +88,21 @@ class ServerSet:
         return [process.pid for process in self.processes]
 
     @property
+    def worker_pids(self) -> list[int]:
+        return [process.pid for process in self.workers]
+
+    @property
     def redis_prefix(self) -> str:
         return f"bench{self.run_id}"
 
     def describe(self) -> dict[str, object]:
-        return {"db": self.db, "procs": self.procs, "broker": self._broker_url()}
+        shape: dict[str, object] = {"db": self.db, "procs": self.procs}
+        if self.ai_workers:
+            shape["ai_workers"] = self.ai_workers
+        return {**shape, "broker": self._broker_url()}
 
     def _broker_url(self) -> str:
-        return REDIS_URL if self.procs > 1 or self.redis else "memory://"
+        return REDIS_URL if self.procs > 1 or self.redis or self.ai_workers else "memory://"
 
     def _prepare_database(self) -> None:
         self.workdir = BENCH_ROOT / self.run_id
@@ -128,7 +141,15 @@ class ServerSet:
             "AI_ENABLED": "false",
             "LOG_LEVEL": "WARNING",
         }
+        if self.ai_workers:
+            env.update(AI_WORKER="celery", CELERY_QUEUE=f"im-ai-{self.redis_prefix}")
         env.update(self.env_overrides)
+        return env
+
+    def worker_env(self) -> dict[str, str]:
+        """A server's settings without a listening address (a worker serves no HTTP)."""
+        env = self.server_env(port=1)
+        del env["HOST"], env["PORT"]
         return env
 
     def _launch(self) -> None:
@@ -147,15 +168,49 @@ class ServerSet:
             )
             self.ports.append(port)
             self.processes.append(process)
+        for index in range(self.ai_workers):
+            command = [
+                PYTHON,
+                *("-m", "celery", "-A", "app.tasks.celery_app", "worker", "--pool", "threads"),
+                *("--concurrency", str(AI_WORKER_THREADS), "--loglevel", "INFO"),
+                *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+                *("--hostname", f"bench{index}-{self.run_id}@%h"),
+            ]
+            log = open(self.workdir / f"worker{index}.log", "wb")  # noqa: SIM115 - kept by Popen
+            self.workers.append(
+                subprocess.Popen(
+                    command,
+                    cwd=self.root,
+                    env=self.worker_env(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
 
     async def start(self) -> None:
         await asyncio.to_thread(self._prepare_database)
         self._launch()
         try:
-            await asyncio.gather(*(self._wait_healthy(url) for url in self.urls))
+            await asyncio.gather(
+                *(self._wait_healthy(url) for url in self.urls),
+                *(self._wait_worker_ready(index) for index in range(self.ai_workers)),
+            )
         except BaseException:
             await self.stop()
             raise
+
+    async def _wait_worker_ready(self, index: int) -> None:
+        """Until Celery logs the worker ready (it consumes its queue from then on)."""
+        log = self.workdir / f"worker{index}.log"
+        deadline = time.monotonic() + WORKER_READY_SECONDS
+        while time.monotonic() < deadline:
+            if self.workers[index].poll() is not None:
+                raise RuntimeError(f"AI worker exited; see {log}")
+            if b" ready." in log.read_bytes():
+                return
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"AI worker not ready within {WORKER_READY_SECONDS}s; see {log}")
 
     async def _wait_healthy(self, url: str, wait_s: float = 60.0) -> None:
         deadline = time.monotonic() + wait_s
@@ -175,16 +230,17 @@ class ServerSet:
 
     async def stop(self) -> None:
         """Stop our processes (by PID), drop our database and Redis keys, remove our files."""
-        for process in self.processes:
+        for process in (*self.processes, *self.workers):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in self.processes:
+        for process in (*self.processes, *self.workers):
             try:
                 await asyncio.to_thread(process.wait, 15)
             except subprocess.TimeoutExpired:
                 process.kill()
                 await asyncio.to_thread(process.wait, 5)
         self.processes.clear()
+        self.workers.clear()
         self.ports.clear()
         if self.db != "sqlite" and self.database_url:
             await asyncio.to_thread(self._drop_database)

@@ -118,16 +118,20 @@ def self_cpu_seconds() -> float:
 class CpuMeter:
     """CPU used by the servers and by this client over a window, as % of one core."""
 
-    def __init__(self, server_pids: list[int]) -> None:
+    def __init__(self, server_pids: list[int], worker_pids: list[int] | None = None) -> None:
         self.server_pids = server_pids
+        self.worker_pids = worker_pids or []
+        """AI worker processes (Celery): reported apart from the servers."""
         self._start = 0.0
         self._servers: list[float] = []
+        self._workers: list[float] = []
         self._waits: list[float] = []
         self._client = 0.0
 
     def start(self) -> None:
         self._start = time.perf_counter()
         self._servers = [process_cpu_seconds(pid) for pid in self.server_pids]
+        self._workers = [process_cpu_seconds(pid) for pid in self.worker_pids]
         self._waits = [process_runq_wait_seconds(pid) for pid in self.server_pids]
         self._client = self_cpu_seconds()
 
@@ -144,7 +148,12 @@ class CpuMeter:
         client = round((self_cpu_seconds() - self._client) / wall * 100, 1)
         with open("/proc/loadavg") as handle:
             load = handle.read().split()[0]
+        workers = [
+            round((process_cpu_seconds(pid) - before) / wall * 100, 1)
+            for pid, before in zip(self.worker_pids, self._workers, strict=True)
+        ]
         return {
+            **({"worker_cpu_pct": workers} if workers else {}),
             "server_cpu_pct": servers,
             "server_runq_wait_pct": waits,
             "client_cpu_pct": client,

@@ -41,7 +41,7 @@ async def measure(
 ) -> dict[str, Any]:
     """Run `tasks` to completion; CPU and client lag are sampled over the window only."""
     recorder.window_start, recorder.window_end = window.start, window.end
-    meter, lag = CpuMeter(servers.pids), LoopLag()
+    meter, lag = CpuMeter(servers.pids, servers.worker_pids), LoopLag()
     await asyncio.sleep(max(0.0, window.start - time.perf_counter()))
     servers.window_started(label, window.end - window.start)
     meter.start()

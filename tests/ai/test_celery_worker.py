@@ -58,27 +58,19 @@ def _worker_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _worker_command(concurrency: int) -> list[str]:
+    return [
+        *(sys.executable, "-m", "celery", "-A", "app.tasks.celery_app", "worker"),
+        *("--pool", "threads", "--concurrency", str(concurrency), "--loglevel", "INFO"),
+        *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+    ]
+
+
 @pytest.fixture
 def celery_worker(settings: Settings, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "app.tasks.celery_app",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "8",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
+        _worker_command(concurrency=8),
         cwd=ROOT,
         env=_worker_env(settings),
         stdout=log,
@@ -158,3 +150,27 @@ async def test_celery_worker_runs_the_copilot_for_the_doctors_socket(
         "Summary from a Celery worker",
     )
     assert [r.body.get("kind") for r in ai_stub.received] == [None, "SUMMARY"]
+
+
+def test_a_worker_with_invalid_settings_exits_instead_of_starting_with_defaults(
+    tmp_path: Path,
+) -> None:
+    """Celery swallows a configure handler's exception; the worker then ran with Celery's
+    defaults (another queue, no database) and never answered a record, without a word."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AI_", "DATABASE_"))}
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/im.db",
+        BROKER_URL=REDIS,
+        CELERY_QUEUE=QUEUE,
+        AI_WORKER="celeri",
+    )
+    worker = subprocess.run(
+        _worker_command(concurrency=1),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert worker.returncode != 0
+    assert b"ai_worker" in worker.stderr + worker.stdout

@@ -21,11 +21,11 @@ from app.config import Settings
 from app.db.base import utcnow
 from app.db.session import Database
 from app.metrics import AI_CALLS, AI_CLAIMS_LOST, AI_LATENCY
-from app.models import AIKind, AIStatus, Message, MessageType
+from app.models import AIKind, AIStatus, MessageType
 from app.realtime.fanout import Fanout
+from app.repositories import ai_reads
 from app.repositories.ai_interaction_repository import AIInteractionRepository
-from app.repositories.group_member_repository import GroupMemberRepository
-from app.repositories.message_repository import MessageRepository
+from app.repositories.ai_reads import Question
 from app.services.ai.calls import AIFailure, RetryPolicy, call_with_retries
 from app.services.ai.copilot.task import CopilotTask
 from app.services.ai.deltas import DeltaCoalescer
@@ -173,38 +173,31 @@ class AIInteractionService:
         """The message in its current state (a doctor's prefixed with their name, as in the
         history), the history before it, and whether the assistant is still a member; None
         when the record went with its group."""
-        async with self.db.read() as session:
-            messages = MessageRepository(session)
-            found = await messages.get_with_sender(claimed.message_id)
-            if found is None:
+        async with self.db.reader() as conn:
+            question = await ai_reads.question(conn, claimed.message_id, self.assistant_user_id)
+            if question is None:
                 return None
-            message, sender_name = found
-            member = await GroupMemberRepository(session).get_member(
-                message.group_id, self.assistant_user_id
-            )
-            rows = await messages.get_history(message.group_id, message.seq, self.history_limit)
+            rows = await ai_reads.history(conn, question.group_id, question.seq, self.history_limit)
         history = [as_turn(role, name, content) for role, name, content in rows]
-        images = await self._images(message)
-        content = message.msg_content or " ".join(f"[{image.name}]" for image in images)
-        text = as_turn(message.from_user_role, sender_name, content).content
+        images = await self._images(question)
+        content = question.content or " ".join(f"[{image.name}]" for image in images)
+        text = as_turn(question.sender_role, question.sender_name, content).content
         request = ClaimedRequest(
             claimed.record_id,
             claimed.token,
-            message.group_id,
-            message.message_id,
+            question.group_id,
+            question.message_id,
             text,
             history,
             images,
         )
-        return Context(
-            request, recalled=message.recalled_at is not None, assistant=member is not None
-        )
+        return Context(request, recalled=question.recalled, assistant=question.assistant_is_member)
 
-    async def _images(self, message: Message) -> tuple[PromptImage, ...]:
+    async def _images(self, question: Question) -> tuple[PromptImage, ...]:
         """An IMAGE message's picture (SPEC §12): an absolute signed URL, and with AI_VISION
         for an SDK provider the image itself, scaled down."""
-        attachment = message.attachment
-        if message.msg_type != MessageType.IMAGE or attachment is None or self.image_url is None:
+        attachment = question.attachment
+        if question.msg_type != MessageType.IMAGE or attachment is None or self.image_url is None:
             return ()
         attachment_id = str(attachment["attachment_id"])
         jpeg = None

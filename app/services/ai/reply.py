@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
 from app.models import Message, MessageType, UserRole
+from app.repositories import ai_reads
 from app.repositories.ai_interaction_repository import AIInteractionRepository
-from app.repositories.message_repository import MessageRepository
 from app.services.core.message_writer import Append, BatchFacts, Draft, Key
 
 
@@ -57,9 +57,9 @@ class AIReply(Append):
             raise Conflict(
                 "The AI assistant is no longer a member of this group", code="AI_NOT_A_MEMBER"
             )
-        question = await MessageRepository(session).get_by_id(self.user_message_id)
-        if question is None or question.recalled_at is not None:
-            # Recalled while the AI was answering: the answer would repeat what was taken back.
+        if await ai_reads.is_recalled(session, self.user_message_id) is not False:
+            # Recalled while the AI was answering (or gone with its group): the answer would
+            # repeat what was taken back.
             raise Conflict(
                 "The message was recalled while the AI answered", code="MESSAGE_RECALLED"
             )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Message, MessageType, UserRole
+from app.repositories import ai_reads
 from app.repositories.message_repository import MessageRepository
 from app.services.ai.providers import Turn
 from app.services.ai.turns import as_turn
@@ -47,7 +48,7 @@ async def conversation_until(
     anchor = await messages.get_by_id(anchor_message_id)
     if anchor is None:
         return None
-    rows = await messages.get_history(anchor.group_id, anchor.seq + 1, limit)
+    rows = await ai_reads.history(session, anchor.group_id, anchor.seq + 1, limit)
     return Conversation(
         anchor.group_id,
         [as_turn(role, name, content) for role, name, content in rows],
