@@ -1,7 +1,6 @@
-"""Queries on `messages`: insert, idempotency look-ups, changes, last messages, unread counts,
-AI history.
+"""Queries on `messages`: insert, idempotency look-ups, changes, last messages, unread counts.
 
-History pages and sync read through message_reads.py."""
+History pages and sync read through message_reads.py, the AI's reads through ai_reads.py."""
 
 from collections.abc import Iterable, Sequence
 
@@ -9,7 +8,7 @@ from sqlalchemy import and_, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.models import Group, GroupMember, Message, MessageType, User
+from app.models import Group, GroupMember, Message, MessageType
 from app.models.enums import CHANGE_TYPES
 
 NOT_A_CHANGE = Message.msg_type.not_in(CHANGE_TYPES)
@@ -22,16 +21,6 @@ class MessageRepository:
     async def get_by_id(self, message_id: str) -> Message | None:
         result = await self.session.execute(select(Message).where(Message.message_id == message_id))
         return result.scalar_one_or_none()
-
-    async def get_with_sender(self, message_id: str) -> tuple[Message, str] | None:
-        """A message and its sender's name."""
-        result = await self.session.execute(
-            select(Message, User.username)
-            .join(User, User.user_id == Message.from_user_id)
-            .where(Message.message_id == message_id)
-        )
-        row = result.first()
-        return None if row is None else (row[0], row[1])
 
     async def get_placement(self, message_id: str) -> tuple[str, str] | None:
         """(group_id, msg_type) of a message, or None if there is no such message."""
