@@ -169,7 +169,7 @@ class ServerSet:
             self.ports.append(port)
             self.processes.append(process)
         for index in range(self.ai_workers):
-            command = [
+            worker = [
                 PYTHON,
                 *("-m", "celery", "-A", "app.tasks.celery_app", "worker", "--pool", "threads"),
                 *("--concurrency", str(AI_WORKER_THREADS), "--loglevel", "INFO"),
@@ -179,7 +179,7 @@ class ServerSet:
             log = open(self.workdir / f"worker{index}.log", "wb")  # noqa: SIM115 - kept by Popen
             self.workers.append(
                 subprocess.Popen(
-                    command,
+                    worker,
                     cwd=self.root,
                     env=self.worker_env(),
                     stdout=log,

@@ -3,7 +3,8 @@ one delivered message costs the servers as instances are added.
 
 Users sit on a random process (as behind a least-connections balancer), every one of them
 online; open-loop HTTP senders post to the sender's own process. Per point: server CPU-seconds
-per delivered message (all processes, the drain included), how many envelopes each process
+per delivered message (all processes, the drain included), the same less what the processes
+use idle with every socket open (measured before the traffic), how many envelopes each process
 heard from the broker per message sent (routed fan-out: only the groups it has a member of),
 and the end-to-end latency. With broadcast fan-out, every process hears every event, so the
 cost per delivered message grows with the number of processes; with routing it should not.
@@ -26,6 +27,8 @@ from benchkit.workloads_ws import FanoutReceiver, fanout_phase, open_all, wait_q
 RECEIVED = "im_fanout_envelopes_received_total"
 DELIVERED = "im_fanout_deliveries_total"
 PLACEMENT_SEED = 20
+IDLE_SECONDS = 5.0
+"""The idle baseline: every socket open, no traffic (pings, presence refresh, timers)."""
 
 
 async def build_spread_groups(
@@ -91,6 +94,12 @@ async def fanout_scale_point(
     ]
     settle_seconds = await wait_quiet(servers.pids)
     try:
+        idle_before = [process_cpu_seconds(pid) for pid in servers.pids]
+        await asyncio.sleep(IDLE_SECONDS)
+        idle = [
+            (process_cpu_seconds(pid) - before) / IDLE_SECONDS
+            for pid, before in zip(servers.pids, idle_before, strict=True)
+        ]
         metrics_before = await scrape(servers.urls, (RECEIVED, DELIVERED))
         cpu_before = [process_cpu_seconds(pid) for pid in servers.pids]
         started = time.perf_counter()
@@ -129,6 +138,8 @@ async def fanout_scale_point(
         "server_cpu_seconds": [round(value, 2) for value in cpu],
         "window_seconds": round(wall, 1),
         "cpu_ms_per_delivered": round(sum(cpu) / delivered * 1000, 3),
+        "idle_cpu_pct": [round(value * 100, 1) for value in idle],
+        "traffic_cpu_ms_per_delivered": round((sum(cpu) - sum(idle) * wall) / delivered * 1000, 3),
         "envelopes_heard_per_process": heard,
         "envelopes_heard_per_message_sent": (
             round(sum(known) / sent, 2) if len(known) == len(heard) else None
