@@ -131,8 +131,16 @@ class Wire:
         chunks = b.chunks or [b.reply]
         deltas = [_openai_chunk({"role": "assistant", "content": ""})]
         deltas += [_openai_chunk({"content": c}) for c in chunks]
-        if b.kind == "odd_events":  # chunks without choices, or without a delta: to be skipped
-            odd = [{"id": "x", "object": "chat.completion.chunk"}, _completion("x", [{"index": 0}])]
+        if b.kind == "odd_events":  # chunks of other shapes (no choices, no delta…): skipped
+            odd = [
+                {"id": "x", "object": "chat.completion.chunk"},
+                _completion("x", [{"index": 0}]),
+                {"choices": "not a list"},
+                {"choices": [1]},
+                _completion("x", [{"index": 0, "delta": {"content": 5}}]),
+                [1, 2],
+                '"text"',  # a JSON string
+            ]
             deltas[1:1] = [_sse(o) for o in odd]
         if b.kind == "cut":
             await self.events(deltas[: len(deltas) // 2 + 1], then_close=False)
