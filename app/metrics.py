@@ -15,6 +15,14 @@ FANOUT_LATENCY = Histogram(
     "From event publish to local socket queue",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+WRITER_TRANSACTIONS = Counter(
+    "im_writer_transactions_total",
+    "Write transactions of the message writer (each stores a batch of appends and changes)",
+)
+BROKER_PUBLISH_BATCHES = Counter(
+    "im_broker_publish_batches_total", "Round trips handing queued envelopes to the broker"
+)
+BROKER_PUBLISHED = Counter("im_broker_envelopes_published_total", "Envelopes handed to the broker")
 BROKER_PUBLISH_ERRORS = Counter("im_broker_publish_errors_total", "Events the broker refused")
 FANOUT_DROPPED = Counter(
     "im_fanout_dropped_total", "Events not pushed because the outgoing fan-out queue was full"

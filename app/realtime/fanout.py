@@ -21,7 +21,9 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Protocol
 
 from app.metrics import (
+    BROKER_PUBLISH_BATCHES,
     BROKER_PUBLISH_ERRORS,
+    BROKER_PUBLISHED,
     FANOUT_DELIVERIES,
     FANOUT_DROPPED,
     FANOUT_LATENCY,
@@ -183,6 +185,8 @@ class Fanout:
             batch = [await self._outgoing.get()]
             while len(batch) < PUBLISH_BATCH and not self._outgoing.empty():
                 batch.append(self._outgoing.get_nowait())
+            BROKER_PUBLISH_BATCHES.inc()
+            BROKER_PUBLISHED.inc(len(batch))
             try:
                 await self.broker.publish_many(batch)
             except BrokerUnavailable as exc:

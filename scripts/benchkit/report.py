@@ -213,6 +213,8 @@ def print_table(line: dict[str, Any]) -> None:
                 "idle cpu %",
                 "heard/sent",
                 "procs/group",
+                "msgs/transaction",
+                "envelopes/publish",
                 "server cpu s",
             ],
             [
@@ -228,6 +230,8 @@ def print_table(line: dict[str, Any]) -> None:
                     result["idle_cpu_pct"],
                     result["envelopes_heard_per_message_sent"],
                     result["instances_per_group"],
+                    result.get("messages_per_transaction"),
+                    result.get("envelopes_per_publish"),
                     result["server_cpu_seconds"],
                 ]
             ],

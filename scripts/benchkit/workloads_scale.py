@@ -26,6 +26,11 @@ from benchkit.workloads_ws import FanoutReceiver, fanout_phase, open_all, wait_q
 
 RECEIVED = "im_fanout_envelopes_received_total"
 DELIVERED = "im_fanout_deliveries_total"
+STORED = 'im_messages_sent_total{msg_type="TEXT"}'
+TRANSACTIONS = "im_writer_transactions_total"
+PUBLISHED = "im_broker_envelopes_published_total"
+PUBLISHES = "im_broker_publish_batches_total"
+COUNTERS = (RECEIVED, DELIVERED, STORED, TRANSACTIONS, PUBLISHED, PUBLISHES)
 PLACEMENT_SEED = 20
 IDLE_SECONDS = 5.0
 """The idle baseline: every socket open, no traffic (pings, presence refresh, timers)."""
@@ -100,7 +105,7 @@ async def fanout_scale_point(
             (process_cpu_seconds(pid) - before) / IDLE_SECONDS
             for pid, before in zip(servers.pids, idle_before, strict=True)
         ]
-        metrics_before = await scrape(servers.urls, (RECEIVED, DELIVERED))
+        metrics_before = await scrape(servers.urls, COUNTERS)
         cpu_before = [process_cpu_seconds(pid) for pid in servers.pids]
         started = time.perf_counter()
         phase = await fanout_phase(servers, api, groups, receiver, rate, seconds, drain_seconds)
@@ -109,7 +114,7 @@ async def fanout_scale_point(
             process_cpu_seconds(pid) - before
             for pid, before in zip(servers.pids, cpu_before, strict=True)
         ]
-        metrics_after = await scrape(servers.urls, (RECEIVED, DELIVERED))
+        metrics_after = await scrape(servers.urls, COUNTERS)
     finally:
         await bounded((sock.close() for sock in sockets), 200)
         for task in readers:
@@ -144,7 +149,23 @@ async def fanout_scale_point(
         "envelopes_heard_per_message_sent": (
             round(sum(known) / sent, 2) if len(known) == len(heard) else None
         ),
+        # How much each round trip carries (group commit, publish batches): what a busy
+        # process amortises and a quiet one does not.
+        "messages_per_transaction": _ratio(metrics_before, metrics_after, STORED, TRANSACTIONS),
+        "envelopes_per_publish": _ratio(metrics_before, metrics_after, PUBLISHED, PUBLISHES),
     }
+
+
+def _ratio(
+    before: list[dict[str, float]], after: list[dict[str, float]], top: str, bottom: str
+) -> float | None:
+    """Σ growth of `top` / Σ growth of `bottom` over the processes (None: a counter missing,
+    as on an older checkout)."""
+    tops = _per_process(before, after, top)
+    bottoms = _per_process(before, after, bottom)
+    if None in tops or None in bottoms or not sum(b or 0 for b in bottoms):
+        return None
+    return round(sum(t or 0 for t in tops) / sum(b or 0 for b in bottoms), 2)
 
 
 def _per_process(

@@ -3,6 +3,7 @@
 import asyncio
 
 import httpx
+from prometheus_client import REGISTRY
 
 from app.config import Settings
 from app.main import create_app
@@ -16,6 +17,7 @@ async def test_concurrent_sends_get_a_dense_range_of_seqs(client: httpx.AsyncCli
     other = await create_user(client, "PATIENT")
     await add_member(client, room.doctor, room.group_id, other)  # seq 2
     authors = (room.doctor, room.patient, other)
+    transactions_before = REGISTRY.get_sample_value("im_writer_transactions_total") or 0.0
     responses = await asyncio.wait_for(
         asyncio.gather(
             *(send(client, authors[n % 3], room.group_id, f"burst {n}") for n in range(SENDERS))
@@ -26,6 +28,11 @@ async def test_concurrent_sends_get_a_dense_range_of_seqs(client: httpx.AsyncCli
     got = sorted(r.json()["seq"] for r in responses)
     assert got == list(range(3, 3 + SENDERS))
     assert len({r.json()["message_id"] for r in responses}) == SENDERS
+    # Group commit: sends that wait together are stored together, not one transaction each.
+    transactions = (REGISTRY.get_sample_value("im_writer_transactions_total") or 0.0) - (
+        transactions_before
+    )
+    assert 1 <= transactions < SENDERS
 
     stored = await list_messages(client, room.doctor, room.group_id, after_seq=0, limit=200)
     assert [m["seq"] for m in stored.json()["messages"]] == list(range(1, 3 + SENDERS))

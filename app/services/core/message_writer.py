@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import Database
 from app.errors import AppError, NotFound, as_app_error
-from app.metrics import MESSAGES_SENT
+from app.metrics import MESSAGES_SENT, WRITER_TRANSACTIONS
 from app.models import Message
 from app.realtime.envelope import Event
 from app.realtime.fanout import Fanout
@@ -288,6 +288,7 @@ class MessageWriter:
         self, batch: Sequence[_Pending], changes: Sequence[_PendingChange]
     ) -> _Committed:
         after_commit: list[AfterCommit] = []
+        WRITER_TRANSACTIONS.inc()
         async with self.db.write() as session, session.begin():
             facts = await _load_facts(session, batch)
             outcomes, drafts, repeats = await _draft_all(session, batch, facts)
