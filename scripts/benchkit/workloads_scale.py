@@ -159,13 +159,14 @@ async def fanout_scale_point(
 def _ratio(
     before: list[dict[str, float]], after: list[dict[str, float]], top: str, bottom: str
 ) -> float | None:
-    """Σ growth of `top` / Σ growth of `bottom` over the processes (None: a counter missing,
-    as on an older checkout)."""
-    tops = _per_process(before, after, top)
-    bottoms = _per_process(before, after, bottom)
-    if None in tops or None in bottoms or not sum(b or 0 for b in bottoms):
-        return None
-    return round(sum(t or 0 for t in tops) / sum(b or 0 for b in bottoms), 2)
+    """Σ growth of `top` / Σ growth of `bottom` over the processes; None when `bottom` did not
+    grow (a counter an older checkout lacks). A labelled counter appears only once counted, so
+    an absent one reads as 0."""
+
+    def growth(name: str) -> float:
+        return sum(a.get(name, 0.0) - b.get(name, 0.0) for b, a in zip(before, after, strict=True))
+
+    return round(growth(top) / growth(bottom), 2) if growth(bottom) else None
 
 
 def _per_process(
