@@ -131,7 +131,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--app-root",
         type=Path,
         default=ROOT,
-        help="fanout-scale, ai-load: serve the app of this checkout (an older commit, for an A/B)",
+        help="serve the app of this checkout: an older commit, for an A/B (not webhooks, uploads)",
     )
     parser.add_argument(
         "--login-clients", type=int, default=8, help="login: concurrent login loops"
@@ -416,7 +416,7 @@ async def run_workload(name: str, args: argparse.Namespace, spy: PySpy | None) -
         await stub.start()
         env = {"AI_ENABLED": "true", "AI_PROVIDER": "http", "AI_SERVICE_URL": stub.url}
     env.update(dict(item.split("=", 1) for item in args.server_env))
-    servers = ServerSet(db=args.db, procs=args.procs, env_overrides=env)
+    servers = ServerSet(db=args.db, procs=args.procs, env_overrides=env, root=args.app_root)
     if spy is not None:
         spy.name = name
         servers.window_hooks.append(spy.hook(servers))
