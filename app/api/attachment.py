@@ -76,17 +76,15 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 
 async def _download(variant: Variant, attachment_id: str, download: Download) -> Response:
-    attachments, users, credentials = download.attachments, download.users, download.credentials
-    exp, sig = download.exp, download.sig
-    range_header, if_none_match = download.range_header, download.if_none_match
+    attachments, exp, sig = download.attachments, download.exp, download.sig
     signature: tuple[int, str] | None = None
     if exp is not None or sig is not None:
         if exp is None or sig is None:
             raise PermissionDenied("The link is incomplete", code="INVALID_SIGNATURE")
         signature = (exp, sig)
     reader = None
-    if signature is None and credentials is not None:
-        reader = (await users.authenticate(credentials.credentials)).user
+    if signature is None and download.credentials is not None:
+        reader = (await download.users.authenticate(download.credentials.credentials)).user
     attachment = await attachments.open(attachment_id, variant, reader=reader, signature=signature)
     mime, size = _object_of(attachment, variant)
     max_age = (exp - int(time.time())) if exp is not None else attachments.signer.ttl_seconds
@@ -94,10 +92,10 @@ async def _download(variant: Variant, attachment_id: str, download: Download) ->
         "Cache-Control": f"private, max-age={max(max_age, 0)}",
         "ETag": f'"{attachment.sha256}{"-t" if variant == "thumbnail" else ""}"',
     }
-    if if_none_match is not None and _matches(if_none_match, caching["ETag"]):
+    if download.if_none_match is not None and _matches(download.if_none_match, caching["ETag"]):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=caching)
     try:
-        wanted = parse_range(range_header, size)
+        wanted = parse_range(download.range_header, size)
     except Unsatisfiable as exc:
         raise RangeNotSatisfiable(
             f"The range is outside the file ({size} bytes)",

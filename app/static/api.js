@@ -1,8 +1,9 @@
 // REST calls (SPEC §5, §10, §11). Every failure becomes an ApiError carrying the server's
 // envelope ({status, code, details}); the views word it with i18n's errorText, in the person's
 // language. An upload with `upload: {onProgress, signal}` goes by XMLHttpRequest (upload.js),
-// which reports its progress and can be cancelled. Signed-in calls take a fresh access token from auth (refreshed first when spent);
-// a 401 TOKEN_EXPIRED refreshes once and tries again; any other 401 ends the session.
+// which reports its progress and can be cancelled. Signed-in calls take a fresh access token
+// from auth (refreshed first when spent); a 401 TOKEN_EXPIRED refreshes once and tries again;
+// any other 401 ends the session.
 
 import { sendWithProgress } from "./upload.js";
 

@@ -152,22 +152,30 @@ class ServerSet:
         del env["HOST"], env["PORT"]
         return env
 
-    def _launch(self) -> None:
-        for index in range(self.procs):
-            port = free_port()
-            log = open(self.workdir / f"server{index}.log", "wb")  # noqa: SIM115 - kept by Popen
-            # `ulimit -n` so that one process can hold 10,000+ sockets.
-            command = f"ulimit -n {SERVER_FD_LIMIT} 2>/dev/null; exec {PYTHON} -m app"
-            process = subprocess.Popen(
-                ["bash", "-c", command],
+    def _spawn(
+        self, command: list[str], log_name: str, env: dict[str, str]
+    ) -> subprocess.Popen[bytes]:
+        """Start `command` in its own session, output to a log file of the workdir (the child
+        holds its own copy of the file; ours closes here)."""
+        with open(self.workdir / log_name, "wb") as log:
+            return subprocess.Popen(
+                command,
                 cwd=self.root,
-                env=self.server_env(port),
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def _launch(self) -> None:
+        for index in range(self.procs):
+            port = free_port()
+            # `ulimit -n` so that one process can hold 10,000+ sockets.
+            command = f"ulimit -n {SERVER_FD_LIMIT} 2>/dev/null; exec {PYTHON} -m app"
+            self.processes.append(
+                self._spawn(["bash", "-c", command], f"server{index}.log", self.server_env(port))
+            )
             self.ports.append(port)
-            self.processes.append(process)
         for index in range(self.ai_workers):
             worker = [
                 PYTHON,
@@ -176,17 +184,7 @@ class ServerSet:
                 *("--without-gossip", "--without-mingle", "--without-heartbeat"),
                 *("--hostname", f"bench{index}-{self.run_id}@%h"),
             ]
-            log = open(self.workdir / f"worker{index}.log", "wb")  # noqa: SIM115 - kept by Popen
-            self.workers.append(
-                subprocess.Popen(
-                    worker,
-                    cwd=self.root,
-                    env=self.worker_env(),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+            self.workers.append(self._spawn(worker, f"worker{index}.log", self.worker_env()))
 
     async def start(self) -> None:
         await asyncio.to_thread(self._prepare_database)

@@ -53,24 +53,33 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 # A doctor's page asks for the copilot's records, which a server without AI answers with 503.
 COPILOT_OFF = re.compile(r"status of 503")
-
-
-@pytest.mark.parametrize(
+BOTH_LANGUAGES = pytest.mark.parametrize(
     ("lang", "layout"),
     [pytest.param("zh-CN", "phone", id="zh-phone"), pytest.param("en", "desktop", id="en-desktop")],
 )
-def test_photo_and_report_are_sent_and_shown(
-    server: Server, people: People, tmp_path: Path, lang: str, layout: str
-) -> None:
-    doc = create_user(server, f"Dr. Att {lang}", "DOCTOR")
-    pat = create_user(server, f"Pat Att {lang}", "PATIENT")
-    name = f"Att {lang} {layout}"
+
+
+def consultation_pages(
+    server: Server, people: People, label: str, lang: str, layout: str
+) -> tuple[Page, Page]:
+    """A doctor's and a patient's page, signed in and open on a new consultation of theirs."""
+    doc = create_user(server, f"Dr. {label} {lang}", "DOCTOR")
+    pat = create_user(server, f"Pat {label} {lang}", "PATIENT")
+    name = f"{label} {lang} {layout}"
     consultation_group(server, doc, pat, name)
     doctor = signed_in_page(people, server, doc, lang, layout)
     people.watch(doctor).allow = (COPILOT_OFF,)
     patient = signed_in_page(people, server, pat, lang, layout)
     open_group(doctor, name)
     open_group(patient, name)
+    return doctor, patient
+
+
+@BOTH_LANGUAGES
+def test_photo_and_report_are_sent_and_shown(
+    server: Server, people: People, tmp_path: Path, lang: str, layout: str
+) -> None:
+    doctor, patient = consultation_pages(server, people, "Att", lang, layout)
 
     photo = tmp_path / "皮疹.jpg"
     photo.write_bytes(files.jpeg_with_gps())
@@ -191,22 +200,11 @@ def throttle_uploads(page: Page, bytes_per_second: int) -> Any:
     return cdp
 
 
-@pytest.mark.parametrize(
-    ("lang", "layout"),
-    [pytest.param("zh-CN", "phone", id="zh-phone"), pytest.param("en", "desktop", id="en-desktop")],
-)
+@BOTH_LANGUAGES
 def test_paste_drop_progress_and_lightbox(
     server: Server, people: People, tmp_path: Path, lang: str, layout: str
 ) -> None:
-    doc = create_user(server, f"Dr. Drop {lang}", "DOCTOR")
-    pat = create_user(server, f"Pat Drop {lang}", "PATIENT")
-    name = f"Drop {lang} {layout}"
-    consultation_group(server, doc, pat, name)
-    doctor = signed_in_page(people, server, doc, lang, layout)
-    people.watch(doctor).allow = (COPILOT_OFF,)
-    patient = signed_in_page(people, server, pat, lang, layout)
-    open_group(doctor, name)
-    open_group(patient, name)
+    doctor, patient = consultation_pages(server, people, "Drop", lang, layout)
     patient.evaluate(PERCENTS)
 
     # A pasted photo is uploaded and sent; the progress bar reaches 100 % and goes.
